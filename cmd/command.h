@@ -1,0 +1,51 @@
+// The command table: every subcommand's name, one-line summary and setup.
+// main.cpp builds the parser, help and "did you mean" from it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <functional>
+#include <span>
+#include <string>
+
+#include "core/result.h"
+
+namespace eda {
+
+struct GlobalOptions {
+  std::string broker = "tcp://127.0.0.1:7670";
+  std::string ns = "default";
+  bool quiet = false;
+  int verbose = 0;
+};
+
+// Runs a parsed subcommand; returns the process exit status.
+using Runner = std::function<int()>;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  // Declares the subcommand's flags on `app`; the returned Runner reads them.
+  Runner (*setup)(CLI::App& app, const GlobalOptions& global);
+};
+
+std::span<const Command> command_table();
+
+// Documented exit statuses (DESIGN §4).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitTimeout = 3;
+inline constexpr int kExitInterrupted = 130;
+
+// Prints "edatool: <message>" on stderr and returns the exit status for it.
+int report(const Error& error);
+
+// Set by SIGINT/SIGTERM once install_stop_signals() ran.
+const std::atomic<bool>& install_stop_signals();
+
+Runner setup_broker(CLI::App& app, const GlobalOptions& global);
+Runner setup_pub(CLI::App& app, const GlobalOptions& global);
+Runner setup_sub(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace eda

@@ -1,0 +1,86 @@
+// edatool sub: subscribes to topic patterns and prints their messages.
+#include <fmt/format.h>
+
+#include "cmd/command.h"
+#include "core/duration.h"
+#include "core/envelope_output.h"
+#include "core/topic.h"
+#include "transport/subscriber.h"
+
+namespace eda {
+namespace {
+
+struct SubOptions {
+  std::vector<std::string> patterns;
+  std::string from = "latest";
+  int64_t count = -1;
+  bool exit_at_end = false;
+  std::string timeout;
+  std::string format = "raw";
+  std::string output_template;
+};
+
+Result<SubscribeConfig> make_config(const SubOptions& o) {
+  SubscribeConfig config;
+  for (const std::string& p : o.patterns)
+    if (Status s = validate_pattern(p); !s) return s.error();
+  config.patterns = o.patterns;
+  auto from = parse_position(o.from, now_ms());
+  if (!from) return from.error();
+  config.from = *from;
+  if (o.count == 0 || o.count < -1) return invalid_argument("-n must be a positive count");
+  if (o.count > 0) config.count = static_cast<uint64_t>(o.count);
+  config.exit_at_end = o.exit_at_end;
+  if (!o.timeout.empty()) {
+    auto t = parse_duration(o.timeout);
+    if (!t) return t.error();
+    config.timeout = *t;
+  }
+  return config;
+}
+
+int run_sub(const SubOptions& o, const GlobalOptions& g) {
+  auto config = make_config(o);
+  if (!config) return report(config.error());
+  auto format = parse_output_format(o.format);
+  if (!format) return report(format.error());
+  std::optional<OutputTemplate> tmpl;
+  if (!o.output_template.empty()) {
+    auto t = OutputTemplate::compile(o.output_template);
+    if (!t) return report(t.error());
+    tmpl = std::move(*t);
+  }
+  auto connection = BrokerConnection::open(g.broker);
+  if (!connection) return report(connection.error());
+
+  const std::atomic<bool>& stop = install_stop_signals();
+  FdSink sink(1, *format, std::move(tmpl));
+  auto end = subscribe(**connection, *config, sink, stop);
+  if (!end) return report(end.error());
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner setup_sub(CLI::App& app, const GlobalOptions& global) {
+  auto o = std::make_shared<SubOptions>();
+  app.add_option("pattern", o->patterns, "topics or patterns: * matches one token, > the rest")
+      ->required();
+  app.add_option("--from", o->from,
+                 "where to start: latest, earliest, N (offset), -N (last N), @TIME (RFC 3339 or "
+                 "@-10m)")
+      ->capture_default_str();
+  app.add_option("-n,--count", o->count, "exit after COUNT messages");
+  app.add_flag("-e,--exit-at-end", o->exit_at_end, "exit once caught up with every matched topic");
+  app.add_option("--timeout", o->timeout,
+                 "stop after DUR; exit 3 if -n or -e was not satisfied by then");
+  app.add_option("--format", o->format, "output: raw (payload per line), json, msgpack")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"raw", "json", "msgpack"}));
+  app.add_option("--template", o->output_template,
+                 "kcat-like output: %t topic %o offset %k key %s payload %T ts %i id %h headers "
+                 "%{name} one header; \\n \\t");
+  return [o, &global] { return run_sub(*o, global); };
+}
+
+}  // namespace eda

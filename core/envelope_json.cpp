@@ -1,0 +1,87 @@
+#include "core/envelope_json.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/base64.h"
+
+namespace eda {
+
+using Json = nlohmann::ordered_json;
+
+void append_envelope_json(const Envelope& e, std::string& out) {
+  Json j;
+  j["topic"] = e.topic;
+  if (e.offset != kNoOffset) j["offset"] = e.offset;
+  j["id"] = e.id;
+  j["key"] = e.key ? Json(*e.key) : Json(nullptr);
+  j["ts"] = e.ts;
+  Json headers = Json::object();
+  for (const auto& [name, value] : e.headers)
+    std::visit([&](const auto& v) { headers[name] = v; }, value);
+  j["headers"] = std::move(headers);
+  if (is_valid_utf8(e.payload))
+    j["payload"] = e.payload;
+  else
+    j["payload_base64"] = base64_encode(e.payload);
+  // Header names and keys may hold invalid UTF-8 too; replace rather than throw.
+  out += j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+namespace {
+
+Error bad_json(std::string_view what) {
+  return invalid_argument(fmt::format("JSON envelope: {}", what));
+}
+
+Result<Headers> headers_from_json(const Json& j) {
+  if (!j.is_object()) return bad_json("\"headers\" must be an object");
+  Headers headers;
+  for (const auto& [name, value] : j.items()) {
+    if (value.is_string())
+      headers.emplace_back(name, value.get<std::string>());
+    else if (value.is_boolean())
+      headers.emplace_back(name, value.get<bool>());
+    else if (value.is_number_integer())
+      headers.emplace_back(name, value.get<int64_t>());
+    else if (value.is_number_float())
+      headers.emplace_back(name, value.get<double>());
+    else
+      return bad_json(fmt::format("header \"{}\" must be a string, number or boolean", name));
+  }
+  return headers;
+}
+
+}  // namespace
+
+Result<Envelope> envelope_from_json(std::string_view line) {
+  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return bad_json("not valid JSON");
+  if (!j.is_object()) return bad_json("expected an object");
+  Envelope e;
+  try {
+    if (j.contains("topic")) e.topic = j["topic"].get<std::string>();
+    if (j.contains("id")) e.id = j["id"].get<std::string>();
+    if (j.contains("key") && !j["key"].is_null()) e.key = j["key"].get<std::string>();
+    if (j.contains("ts")) e.ts = j["ts"].get<int64_t>();
+    if (j.contains("offset")) e.offset = j["offset"].get<uint64_t>();
+    if (j.contains("payload")) {
+      e.payload = j["payload"].get<std::string>();
+    } else if (j.contains("payload_base64")) {
+      auto bytes = base64_decode(j["payload_base64"].get<std::string>());
+      if (!bytes) return bad_json("\"payload_base64\" is not valid base64");
+      e.payload = std::move(*bytes);
+    }
+  } catch (const Json::type_error& ex) {
+    return bad_json(ex.what());
+  }
+  if (j.contains("headers")) {
+    auto headers = headers_from_json(j["headers"]);
+    if (!headers) return headers.error();
+    e.headers = std::move(*headers);
+  }
+  return e;
+}
+
+}  // namespace eda

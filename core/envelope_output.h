@@ -1,0 +1,50 @@
+// Writing envelopes for a reader: `--format raw|json|msgpack` or `--template`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/envelope.h"
+#include "core/output_template.h"
+#include "core/result.h"
+
+namespace eda {
+
+// Receives envelopes in order and writes them somewhere.
+class EnvelopeSink {
+ public:
+  virtual ~EnvelopeSink() = default;
+  virtual Status write(const Envelope& e) = 0;
+  // No further message is waiting: what was written should reach its reader now.
+  virtual Status flush() = 0;
+};
+
+enum class OutputFormat {
+  kRaw,      // the payload and a newline
+  kJson,     // one JSON object per line (core/envelope_json.h)
+  kMsgpack,  // a stream of msgpack envelopes (core/envelope_codec.h), what `pub --msgpack` reads
+};
+
+Result<OutputFormat> parse_output_format(std::string_view name);
+
+// Buffers output for a file descriptor (not owned) and writes it in large
+// chunks, on flush() or when the buffer is full.
+class FdSink : public EnvelopeSink {
+ public:
+  // A template, when given, replaces the format.
+  FdSink(int fd, OutputFormat format, std::optional<OutputTemplate> tmpl = std::nullopt)
+      : fd_(fd), format_(format), template_(std::move(tmpl)) {}
+  ~FdSink() override { (void)flush(); }
+
+  Status write(const Envelope& e) override;
+  Status flush() override;
+
+ private:
+  int fd_;
+  OutputFormat format_;
+  std::optional<OutputTemplate> template_;
+  std::string buffer_;
+};
+
+}  // namespace eda

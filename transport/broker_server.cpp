@@ -1,0 +1,219 @@
+#include "transport/broker_server.h"
+
+#include <fmt/format.h>
+
+#include <random>
+
+#include "core/log.h"
+#include "core/position.h"
+
+namespace eda {
+
+using proto::ErrorCode;
+using Clock = std::chrono::steady_clock;
+
+BrokerServer::BrokerServer(BrokerConfig config)
+    : config_(std::move(config)),
+      context_(1),
+      router_(context_, zmq::socket_type::router),
+      engine_(config_.limits),
+      instance_(std::random_device{}() | uint64_t(std::random_device{}()) << 32) {
+  router_.set(zmq::sockopt::router_mandatory, 1);
+  // Credit bounds what is queued per peer, so the queue itself needs no limit.
+  router_.set(zmq::sockopt::sndhwm, 0);
+  router_.set(zmq::sockopt::rcvhwm, 0);
+  router_.set(zmq::sockopt::linger, 0);
+  router_.set(zmq::sockopt::maxmsgsize,
+              static_cast<int64_t>(config_.limits.max_message_bytes + (2u << 20)));
+  router_.set(zmq::sockopt::heartbeat_ivl, 1000);
+  router_.set(zmq::sockopt::heartbeat_timeout, 5000);
+}
+
+BrokerServer::~BrokerServer() = default;
+
+Result<std::vector<std::string>> BrokerServer::bind() {
+  std::vector<std::string> endpoints;
+  for (const std::string& url : config_.binds) {
+    if (Status s = validate_endpoint(url); !s) return s.error();
+    try {
+      router_.bind(url);
+    } catch (const zmq::error_t& e) {
+      std::string hint = e.num() == EADDRINUSE ? " (is another broker running there?)" : "";
+      return runtime_error(fmt::format("cannot listen on {}: {}{}", url, e.what(), hint));
+    }
+    endpoints.push_back(router_.get(zmq::sockopt::last_endpoint));
+  }
+  return endpoints;
+}
+
+void BrokerServer::run(const std::atomic<bool>& stop) {
+  auto last_sweep = Clock::now();
+  while (!stop.load()) {
+    zmq::pollitem_t item{router_.handle(), 0, ZMQ_POLLIN, 0};
+    try {
+      // Deliveries still waiting for their next round must not wait on the poll.
+      zmq::poll(&item, 1, std::chrono::milliseconds(engine_.has_ready() ? 0 : 100));
+      for (int i = 0; i < 10000; ++i) {
+        auto in = receive_message(router_);
+        if (!in) break;
+        handle(*in);
+      }
+      deliver_ready();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+    if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
+      expire_silent_peers();
+      last_sweep = Clock::now();
+    }
+  }
+}
+
+void BrokerServer::handle(const Incoming& in) {
+  std::string peer = in.parts[0].to_string();
+  auto frames = split_frames(in, 1);
+  Peer& p = peers_[peer];
+  p.last_seen = Clock::now();
+  if (!frames) {
+    ++malformed_;
+    log_debug("malformed frame from a client: {}", frames.error().message);
+    bool bad_version = in.parts.size() == 3 && in.parts[1].size() == 2 &&
+                       static_cast<const uint8_t*>(in.parts[1].data())[0] != proto::kVersion;
+    return reply_error(peer, 0, bad_version ? ErrorCode::kUnsupportedVersion : ErrorCode::kBadFrame,
+                       frames.error().message);
+  }
+  auto bad_body = [&](const Error& e) {
+    ++malformed_;
+    reply_error(peer, 0, ErrorCode::kBadFrame, e.message);
+  };
+  switch (frames->command) {
+    case proto::Command::kPublish:
+      return handle_publish(peer, frames->body);
+    case proto::Command::kSubscribe:
+      return handle_subscribe(peer, p, frames->body);
+    case proto::Command::kCredit:
+      return handle_credit(peer, p, frames->body);
+    case proto::Command::kUnsubscribe:
+      return handle_unsubscribe(peer, p, frames->body);
+    case proto::Command::kPing: {
+      auto m = proto::decode<proto::Ping>(frames->body);
+      if (!m) return bad_body(m.error());
+      return reply(peer, proto::encode(proto::Pong{m->req_id, instance_}));
+    }
+    case proto::Command::kHello: {
+      auto m = proto::decode<proto::Hello>(frames->body);
+      if (!m) return bad_body(m.error());
+      log_debug("client '{}' connected", m->client);
+      return reply(peer, proto::encode(proto::Welcome{m->req_id, EDATOOL_VERSION, instance_,
+                                                      config_.limits.max_message_bytes}));
+    }
+    default:
+      ++malformed_;
+      return reply_error(peer, 0, ErrorCode::kBadFrame,
+                         fmt::format("{} is not a request a client may send",
+                                     proto::command_name(frames->command)));
+  }
+}
+
+void BrokerServer::handle_publish(const std::string& peer, std::string_view body) {
+  auto m = proto::decode<proto::Publish>(body);
+  if (!m) {
+    ++malformed_;
+    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  }
+  auto offsets = engine_.publish(std::move(m->envelopes), now_ms());
+  if (!offsets) return reply_error(peer, m->req_id, ErrorCode::kRejected, offsets.error().message);
+  // req_id 0 asks for no confirmation (pub --no-confirm).
+  if (m->req_id != 0) reply(peer, proto::encode(proto::Confirm{m->req_id, std::move(*offsets)}));
+}
+
+void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::string_view body) {
+  auto m = proto::decode<proto::Subscribe>(body);
+  if (!m) {
+    ++malformed_;
+    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  }
+  if (auto old = p.subscriptions.find(m->sub_id); old != p.subscriptions.end()) {
+    engine_.unsubscribe(old->second);
+    owners_.erase(old->second);
+    p.subscriptions.erase(old);
+  }
+  auto id = engine_.subscribe({m->patterns, m->from, m->resume}, now_ms());
+  if (!id) return reply_error(peer, m->req_id, ErrorCode::kRejected, id.error().message);
+  p.subscriptions[m->sub_id] = *id;
+  owners_[*id] = {peer, m->sub_id};
+  reply(peer, proto::encode(proto::OkReply{m->req_id}));
+  engine_.grant(*id, std::min(m->credit_messages, config_.max_credit_messages),
+                std::min(m->credit_bytes, config_.max_credit_bytes));
+}
+
+void BrokerServer::handle_credit(const std::string& peer, Peer& p, std::string_view body) {
+  auto m = proto::decode<proto::Credit>(body);
+  if (!m) {
+    ++malformed_;
+    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  }
+  auto it = p.subscriptions.find(m->sub_id);
+  if (it == p.subscriptions.end())
+    return reply_error(peer, 0, ErrorCode::kUnknownSubscription,
+                       fmt::format("subscription {} is unknown here", m->sub_id));
+  engine_.grant(it->second, std::min(m->messages, config_.max_credit_messages),
+                std::min(m->bytes, config_.max_credit_bytes));
+}
+
+void BrokerServer::handle_unsubscribe(const std::string& peer, Peer& p, std::string_view body) {
+  auto m = proto::decode<proto::Unsubscribe>(body);
+  if (!m) {
+    ++malformed_;
+    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  }
+  if (auto it = p.subscriptions.find(m->sub_id); it != p.subscriptions.end()) {
+    engine_.unsubscribe(it->second);
+    owners_.erase(it->second);
+    p.subscriptions.erase(it);
+  }
+  reply(peer, proto::encode(proto::OkReply{m->req_id}));
+}
+
+void BrokerServer::reply(const std::string& peer, const proto::Message& m) {
+  if (send_message(router_, m, peer) == SendResult::kUnreachable) drop_peer(peer);
+}
+
+void BrokerServer::reply_error(const std::string& peer, uint64_t req_id, ErrorCode code,
+                               std::string text) {
+  reply(peer, proto::encode(proto::ErrorReply{req_id, code, std::move(text)}));
+}
+
+void BrokerServer::deliver_ready() {
+  // One delivery per ready subscription per round keeps subscribers fair;
+  // next_delivery marks a subscription ready again when more is waiting.
+  for (SubscriptionId id : engine_.take_ready()) {
+    auto owner = owners_.find(id);
+    if (owner == owners_.end()) continue;
+    Delivery d = engine_.next_delivery(id);
+    auto [peer, sub_id] = owner->second;
+    for (std::string& text : d.notices) reply(peer, proto::encode(proto::Notice{sub_id, text}));
+    if (!d.messages.empty()) reply(peer, proto::encode_deliver(sub_id, d.messages));
+    if (d.reached_end) reply(peer, proto::encode(proto::End{sub_id}));
+  }
+}
+
+void BrokerServer::drop_peer(const std::string& peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  for (auto& [client_id, id] : it->second.subscriptions) {
+    engine_.unsubscribe(id);
+    owners_.erase(id);
+  }
+  peers_.erase(it);
+}
+
+void BrokerServer::expire_silent_peers() {
+  auto cutoff = Clock::now() - config_.peer_timeout;
+  std::vector<std::string> silent;
+  for (const auto& [peer, p] : peers_)
+    if (p.last_seen < cutoff) silent.push_back(peer);
+  for (const std::string& peer : silent) drop_peer(peer);
+}
+
+}  // namespace eda

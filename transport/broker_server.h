@@ -1,0 +1,77 @@
+// The broker's network side: one ROUTER socket (bound to every --bind URL)
+// served by one loop thread that owns the BrokerEngine (DESIGN §8).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+#include "core/broker_engine.h"
+#include "core/result.h"
+#include "transport/zmq_io.h"
+
+namespace eda {
+
+struct BrokerConfig {
+  std::vector<std::string> binds;
+  EngineLimits limits;
+  // A client silent this long is forgotten (its subscriptions end). Live
+  // clients ping every second; a stalled one resubscribes when it wakes.
+  std::chrono::milliseconds peer_timeout{30000};
+  // Most credit one subscription may hold, whatever a client asks for.
+  uint64_t max_credit_messages = 100000;
+  uint64_t max_credit_bytes = 64u << 20;
+};
+
+class BrokerServer {
+ public:
+  explicit BrokerServer(BrokerConfig config);
+  ~BrokerServer();
+
+  // Binds every endpoint; returns them with wildcard ports resolved
+  // (tcp://127.0.0.1:* -> tcp://127.0.0.1:41234).
+  Result<std::vector<std::string>> bind();
+
+  // Serves until `stop` becomes true (noticed within 100 ms).
+  void run(const std::atomic<bool>& stop);
+
+  // Frames that did not parse, since start.
+  uint64_t malformed_frames() const { return malformed_; }
+
+ private:
+  struct Peer {
+    std::chrono::steady_clock::time_point last_seen;
+    std::unordered_map<uint64_t, SubscriptionId> subscriptions;  // client sub_id -> engine id
+  };
+  struct Owner {
+    std::string peer;
+    uint64_t client_sub_id;
+  };
+
+  void handle(const Incoming& in);
+  void handle_publish(const std::string& peer, std::string_view body);
+  void handle_subscribe(const std::string& peer, Peer& p, std::string_view body);
+  void handle_credit(const std::string& peer, Peer& p, std::string_view body);
+  void handle_unsubscribe(const std::string& peer, Peer& p, std::string_view body);
+  void reply(const std::string& peer, const proto::Message& m);
+  void reply_error(const std::string& peer, uint64_t req_id, proto::ErrorCode code,
+                   std::string text);
+  void deliver_ready();
+  void drop_peer(const std::string& peer);
+  void expire_silent_peers();
+
+  BrokerConfig config_;
+  zmq::context_t context_;
+  zmq::socket_t router_;
+  BrokerEngine engine_;
+  uint64_t instance_;
+  std::unordered_map<std::string, Peer> peers_;
+  std::unordered_map<SubscriptionId, Owner> owners_;
+  uint64_t malformed_ = 0;
+};
+
+}  // namespace eda

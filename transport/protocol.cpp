@@ -1,0 +1,397 @@
+#include "transport/protocol.h"
+
+#include <fmt/format.h>
+
+#include "core/envelope_codec.h"
+
+namespace eda::proto {
+
+std::string_view command_name(Command c) {
+  switch (c) {
+    case Command::kHello:
+      return "HELLO";
+    case Command::kWelcome:
+      return "WELCOME";
+    case Command::kPing:
+      return "PING";
+    case Command::kPong:
+      return "PONG";
+    case Command::kPublish:
+      return "PUBLISH";
+    case Command::kConfirm:
+      return "CONFIRM";
+    case Command::kSubscribe:
+      return "SUBSCRIBE";
+    case Command::kOk:
+      return "OK";
+    case Command::kCredit:
+      return "CREDIT";
+    case Command::kDeliver:
+      return "DELIVER";
+    case Command::kEnd:
+      return "END";
+    case Command::kNotice:
+      return "NOTICE";
+    case Command::kUnsubscribe:
+      return "UNSUBSCRIBE";
+    case Command::kError:
+      return "ERROR";
+  }
+  return "UNKNOWN";
+}
+
+Result<Command> decode_header(std::string_view header) {
+  if (header.size() != 2)
+    return invalid_argument(fmt::format("header frame is {} bytes, expected 2", header.size()));
+  if (static_cast<uint8_t>(header[0]) != kVersion)
+    return invalid_argument(fmt::format("protocol version {} is not supported (this is version {})",
+                                        static_cast<uint8_t>(header[0]), kVersion));
+  auto c = static_cast<Command>(header[1]);
+  if (command_name(c) == "UNKNOWN")
+    return invalid_argument(fmt::format("unknown command {}", static_cast<uint8_t>(header[1])));
+  return c;
+}
+
+namespace {
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+// Starts a message whose body is an array of `fields` elements.
+struct Writer {
+  Message m;
+  Packer pk;
+  Writer(Command c, uint32_t fields) : m{c, {}}, pk(m.body) { pk.pack_array(fields); }
+};
+
+// Reads an array body field by field; the first mismatch is kept as the error.
+class Reader {
+ public:
+  Reader(const msgpack::object& o, uint32_t fields, std::string_view what) : what_(what) {
+    if (o.type != msgpack::type::ARRAY || o.via.array.size < fields) {
+      fail(fmt::format("body is not an array of {} fields", fields));
+      return;
+    }
+    items_ = o.via.array.ptr;
+    size_ = o.via.array.size;
+  }
+  const msgpack::object* next(std::string_view field) {
+    if (!error_.empty()) return nullptr;
+    if (index_ >= size_) return fail(fmt::format("{} is missing", field)), nullptr;
+    return &items_[index_++];
+  }
+  uint64_t u64(std::string_view field) {
+    const msgpack::object* o = next(field);
+    if (o && o->type == msgpack::type::POSITIVE_INTEGER) return o->via.u64;
+    if (o) fail(fmt::format("{} is not an unsigned integer", field));
+    return 0;
+  }
+  int64_t i64(std::string_view field) {
+    const msgpack::object* o = next(field);
+    if (o && o->type == msgpack::type::NEGATIVE_INTEGER) return o->via.i64;
+    if (o && o->type == msgpack::type::POSITIVE_INTEGER && o->via.u64 <= INT64_MAX)
+      return static_cast<int64_t>(o->via.u64);
+    if (o) fail(fmt::format("{} is not an integer", field));
+    return 0;
+  }
+  std::string str(std::string_view field) {
+    const msgpack::object* o = next(field);
+    if (o && o->type == msgpack::type::STR) return std::string(o->via.str.ptr, o->via.str.size);
+    if (o) fail(fmt::format("{} is not a string", field));
+    return {};
+  }
+  const msgpack::object* array(std::string_view field) {
+    const msgpack::object* o = next(field);
+    if (o && o->type != msgpack::type::ARRAY) fail(fmt::format("{} is not an array", field));
+    return error_.empty() ? o : nullptr;
+  }
+  const msgpack::object* map(std::string_view field) {
+    const msgpack::object* o = next(field);
+    if (o && o->type != msgpack::type::MAP) fail(fmt::format("{} is not a map", field));
+    return error_.empty() ? o : nullptr;
+  }
+  void fail(std::string text) {
+    if (error_.empty()) error_ = std::move(text);
+  }
+  template <class T>
+  Result<T> finish(T value) {
+    if (!error_.empty()) return invalid_argument(fmt::format("{} body: {}", what_, error_));
+    return value;
+  }
+
+ private:
+  std::string_view what_;
+  const msgpack::object* items_ = nullptr;
+  uint32_t size_ = 0;
+  uint32_t index_ = 0;
+  std::string error_;
+};
+
+std::vector<Envelope> read_envelopes(Reader& r, std::string_view field) {
+  const msgpack::object* o = r.array(field);
+  if (!o) return {};
+  auto batch = unpack_batch(*o);
+  if (!batch) {
+    r.fail(batch.error().message);
+    return {};
+  }
+  return std::move(*batch);
+}
+
+template <class T>
+Result<T> decode_fields(Reader& r);
+
+template <>
+Result<Hello> decode_fields(Reader& r) {
+  Hello m;
+  m.req_id = r.u64("req_id");
+  m.client = r.str("client");
+  return r.finish(std::move(m));
+}
+template <>
+Result<Welcome> decode_fields(Reader& r) {
+  Welcome m;
+  m.req_id = r.u64("req_id");
+  m.broker_version = r.str("broker_version");
+  m.instance = r.u64("instance_id");
+  m.max_message_bytes = r.u64("max_message_bytes");
+  return r.finish(std::move(m));
+}
+template <>
+Result<Ping> decode_fields(Reader& r) {
+  Ping m;
+  m.req_id = r.u64("req_id");
+  return r.finish(m);
+}
+template <>
+Result<Pong> decode_fields(Reader& r) {
+  Pong m;
+  m.req_id = r.u64("req_id");
+  m.instance = r.u64("instance_id");
+  return r.finish(m);
+}
+template <>
+Result<Publish> decode_fields(Reader& r) {
+  Publish m;
+  m.req_id = r.u64("req_id");
+  m.envelopes = read_envelopes(r, "envelopes");
+  return r.finish(std::move(m));
+}
+template <>
+Result<Confirm> decode_fields(Reader& r) {
+  Confirm m;
+  m.req_id = r.u64("req_id");
+  if (const msgpack::object* a = r.array("offsets")) {
+    for (const auto& o : std::span(a->via.array.ptr, a->via.array.size)) {
+      if (o.type != msgpack::type::POSITIVE_INTEGER) r.fail("an offset is not an unsigned integer");
+      m.offsets.push_back(o.via.u64);
+    }
+  }
+  return r.finish(std::move(m));
+}
+template <>
+Result<Subscribe> decode_fields(Reader& r) {
+  Subscribe m;
+  m.req_id = r.u64("req_id");
+  m.sub_id = r.u64("sub_id");
+  if (const msgpack::object* a = r.array("patterns")) {
+    for (const auto& o : std::span(a->via.array.ptr, a->via.array.size)) {
+      if (o.type != msgpack::type::STR)
+        r.fail("a pattern is not a string");
+      else
+        m.patterns.emplace_back(o.via.str.ptr, o.via.str.size);
+    }
+  }
+  if (const msgpack::object* a = r.array("position")) {
+    Reader pos(*a, 2, "position");
+    auto kind = pos.u64("kind");
+    m.from.value = pos.i64("value");
+    if (kind > static_cast<uint64_t>(Position::Kind::kTime)) pos.fail("kind is out of range");
+    m.from.kind = static_cast<Position::Kind>(kind);
+    if (auto checked = pos.finish(0); !checked) r.fail(checked.error().message);
+  }
+  m.credit_messages = r.u64("credit_messages");
+  m.credit_bytes = r.u64("credit_bytes");
+  if (const msgpack::object* map = r.map("resume")) {
+    for (const auto& kv : std::span(map->via.map.ptr, map->via.map.size)) {
+      if (kv.key.type != msgpack::type::STR || kv.val.type != msgpack::type::POSITIVE_INTEGER)
+        r.fail("resume must map topic strings to offsets");
+      else
+        m.resume.emplace(std::string(kv.key.via.str.ptr, kv.key.via.str.size), kv.val.via.u64);
+    }
+  }
+  return r.finish(std::move(m));
+}
+template <>
+Result<OkReply> decode_fields(Reader& r) {
+  OkReply m;
+  m.req_id = r.u64("req_id");
+  return r.finish(m);
+}
+template <>
+Result<Credit> decode_fields(Reader& r) {
+  Credit m;
+  m.sub_id = r.u64("sub_id");
+  m.messages = r.u64("messages");
+  m.bytes = r.u64("bytes");
+  return r.finish(m);
+}
+template <>
+Result<Deliver> decode_fields(Reader& r) {
+  Deliver m;
+  m.sub_id = r.u64("sub_id");
+  m.envelopes = read_envelopes(r, "envelopes");
+  return r.finish(std::move(m));
+}
+template <>
+Result<End> decode_fields(Reader& r) {
+  End m;
+  m.sub_id = r.u64("sub_id");
+  return r.finish(m);
+}
+template <>
+Result<Notice> decode_fields(Reader& r) {
+  Notice m;
+  m.sub_id = r.u64("sub_id");
+  m.text = r.str("text");
+  return r.finish(std::move(m));
+}
+template <>
+Result<Unsubscribe> decode_fields(Reader& r) {
+  Unsubscribe m;
+  m.req_id = r.u64("req_id");
+  m.sub_id = r.u64("sub_id");
+  return r.finish(m);
+}
+template <>
+Result<ErrorReply> decode_fields(Reader& r) {
+  ErrorReply m;
+  m.req_id = r.u64("req_id");
+  m.code = static_cast<ErrorCode>(r.u64("code"));
+  m.text = r.str("text");
+  return r.finish(std::move(m));
+}
+
+}  // namespace
+
+template <class T>
+Result<T> decode(std::string_view body) {
+  try {
+    msgpack::object_handle handle = msgpack::unpack(body.data(), body.size());
+    Reader r(handle.get(), T::kFields, command_name(T::kCommand));
+    return decode_fields<T>(r);
+  } catch (const std::exception& ex) {
+    return invalid_argument(
+        fmt::format("{} body is not valid msgpack: {}", command_name(T::kCommand), ex.what()));
+  }
+}
+
+template Result<Hello> decode(std::string_view);
+template Result<Welcome> decode(std::string_view);
+template Result<Ping> decode(std::string_view);
+template Result<Pong> decode(std::string_view);
+template Result<Publish> decode(std::string_view);
+template Result<Confirm> decode(std::string_view);
+template Result<Subscribe> decode(std::string_view);
+template Result<OkReply> decode(std::string_view);
+template Result<Credit> decode(std::string_view);
+template Result<Deliver> decode(std::string_view);
+template Result<End> decode(std::string_view);
+template Result<Notice> decode(std::string_view);
+template Result<Unsubscribe> decode(std::string_view);
+template Result<ErrorReply> decode(std::string_view);
+
+Message encode(const Hello& m) {
+  Writer w(Hello::kCommand, Hello::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack(m.client);
+  return std::move(w.m);
+}
+Message encode(const Welcome& m) {
+  Writer w(Welcome::kCommand, Welcome::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack(m.broker_version);
+  w.pk.pack(m.instance);
+  w.pk.pack(m.max_message_bytes);
+  return std::move(w.m);
+}
+Message encode(const Ping& m) {
+  Writer w(Ping::kCommand, Ping::kFields);
+  w.pk.pack(m.req_id);
+  return std::move(w.m);
+}
+Message encode(const Pong& m) {
+  Writer w(Pong::kCommand, Pong::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack(m.instance);
+  return std::move(w.m);
+}
+Message encode_publish(uint64_t req_id, const std::vector<Envelope>& envelopes) {
+  Writer w(Publish::kCommand, Publish::kFields);
+  w.pk.pack(req_id);
+  pack_batch(w.pk, std::span(envelopes));
+  return std::move(w.m);
+}
+Message encode(const Confirm& m) {
+  Writer w(Confirm::kCommand, Confirm::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack(m.offsets);
+  return std::move(w.m);
+}
+Message encode(const Subscribe& m) {
+  Writer w(Subscribe::kCommand, Subscribe::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack(m.sub_id);
+  w.pk.pack(m.patterns);
+  w.pk.pack_array(2);
+  w.pk.pack(static_cast<uint64_t>(m.from.kind));
+  w.pk.pack(m.from.value);
+  w.pk.pack(m.credit_messages);
+  w.pk.pack(m.credit_bytes);
+  w.pk.pack(m.resume);
+  return std::move(w.m);
+}
+Message encode(const OkReply& m) {
+  Writer w(OkReply::kCommand, OkReply::kFields);
+  w.pk.pack(m.req_id);
+  return std::move(w.m);
+}
+Message encode(const Credit& m) {
+  Writer w(Credit::kCommand, Credit::kFields);
+  w.pk.pack(m.sub_id);
+  w.pk.pack(m.messages);
+  w.pk.pack(m.bytes);
+  return std::move(w.m);
+}
+Message encode_deliver(uint64_t sub_id, const std::vector<const Envelope*>& envelopes) {
+  Writer w(Deliver::kCommand, Deliver::kFields);
+  w.pk.pack(sub_id);
+  w.pk.pack_array(static_cast<uint32_t>(envelopes.size()));
+  for (const Envelope* e : envelopes) pack_envelope(w.pk, *e);
+  return std::move(w.m);
+}
+Message encode(const End& m) {
+  Writer w(End::kCommand, End::kFields);
+  w.pk.pack(m.sub_id);
+  return std::move(w.m);
+}
+Message encode(const Notice& m) {
+  Writer w(Notice::kCommand, Notice::kFields);
+  w.pk.pack(m.sub_id);
+  w.pk.pack(m.text);
+  return std::move(w.m);
+}
+Message encode(const Unsubscribe& m) {
+  Writer w(Unsubscribe::kCommand, Unsubscribe::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack(m.sub_id);
+  return std::move(w.m);
+}
+Message encode(const ErrorReply& m) {
+  Writer w(ErrorReply::kCommand, ErrorReply::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack(static_cast<uint64_t>(m.code));
+  w.pk.pack(m.text);
+  return std::move(w.m);
+}
+
+}  // namespace eda::proto

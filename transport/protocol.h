@@ -1,0 +1,173 @@
+// The edatool wire protocol, version 1 (docs/PROTOCOL.md is the full description).
+//
+// Every message is two ZeroMQ frames: a 2-byte header [version, command] and a
+// msgpack body (an array whose layout depends on the command). The ROUTER in
+// the broker sees the peer's routing id as an extra first frame.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <msgpack.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/envelope.h"
+#include "core/position.h"
+#include "core/result.h"
+
+namespace eda::proto {
+
+inline constexpr uint8_t kVersion = 1;
+
+enum class Command : uint8_t {
+  kHello = 1,         // c->b [req_id, client_name]
+  kWelcome = 2,       // b->c [req_id, broker_version, instance_id, max_message_bytes]
+  kPing = 3,          // c->b [req_id]
+  kPong = 4,          // b->c [req_id, instance_id]
+  kPublish = 5,       // c->b [req_id, [envelope...]]
+  kConfirm = 6,       // b->c [req_id, [offset...]]
+  kSubscribe = 7,     // c->b [req_id, sub_id, [pattern...], [pos_kind, pos_value],
+                      //       credit_messages, credit_bytes, {topic: next_offset}]
+  kOk = 8,            // b->c [req_id]
+  kCredit = 9,        // c->b [sub_id, messages, bytes]
+  kDeliver = 10,      // b->c [sub_id, [envelope...]]
+  kEnd = 11,          // b->c [sub_id]  every matched topic caught up (once)
+  kNotice = 12,       // b->c [sub_id, text]
+  kUnsubscribe = 13,  // c->b [req_id, sub_id]
+  kError = 15,        // b->c [req_id, code, text]  req_id 0: not tied to a request
+};
+
+enum class ErrorCode : uint16_t {
+  kBadFrame = 1,  // not two frames, bad header, body not the command's layout
+  kUnsupportedVersion = 2,
+  kRejected = 3,             // a valid frame the broker refuses: bad topic or pattern, too large
+  kUnknownSubscription = 5,  // sub_id unknown to this broker (restarted, or session expired)
+  kInternal = 6,
+};
+
+std::string_view command_name(Command c);
+
+struct Hello {
+  static constexpr Command kCommand = Command::kHello;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::string client;
+};
+struct Welcome {
+  static constexpr Command kCommand = Command::kWelcome;
+  static constexpr uint32_t kFields = 4;
+  uint64_t req_id = 0;
+  std::string broker_version;
+  uint64_t instance = 0;
+  uint64_t max_message_bytes = 0;
+};
+struct Ping {
+  static constexpr Command kCommand = Command::kPing;
+  static constexpr uint32_t kFields = 1;
+  uint64_t req_id = 0;
+};
+struct Pong {
+  static constexpr Command kCommand = Command::kPong;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  uint64_t instance = 0;
+};
+struct Publish {
+  static constexpr Command kCommand = Command::kPublish;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::vector<Envelope> envelopes;
+};
+struct Confirm {
+  static constexpr Command kCommand = Command::kConfirm;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::vector<uint64_t> offsets;
+};
+struct Subscribe {
+  static constexpr Command kCommand = Command::kSubscribe;
+  static constexpr uint32_t kFields = 7;
+
+  uint64_t req_id = 0;
+  uint64_t sub_id = 0;
+  std::vector<std::string> patterns;
+  Position from;
+  uint64_t credit_messages = 0;
+  uint64_t credit_bytes = 0;
+  std::map<std::string, uint64_t> resume;
+};
+struct OkReply {
+  static constexpr Command kCommand = Command::kOk;
+  static constexpr uint32_t kFields = 1;
+  uint64_t req_id = 0;
+};
+struct Credit {
+  static constexpr Command kCommand = Command::kCredit;
+  static constexpr uint32_t kFields = 3;
+  uint64_t sub_id = 0;
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+};
+struct Deliver {
+  static constexpr Command kCommand = Command::kDeliver;
+  static constexpr uint32_t kFields = 2;
+  uint64_t sub_id = 0;
+  std::vector<Envelope> envelopes;
+};
+struct End {
+  static constexpr Command kCommand = Command::kEnd;
+  static constexpr uint32_t kFields = 1;
+  uint64_t sub_id = 0;
+};
+struct Notice {
+  static constexpr Command kCommand = Command::kNotice;
+  static constexpr uint32_t kFields = 2;
+  uint64_t sub_id = 0;
+  std::string text;
+};
+struct Unsubscribe {
+  static constexpr Command kCommand = Command::kUnsubscribe;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  uint64_t sub_id = 0;
+};
+struct ErrorReply {
+  static constexpr Command kCommand = Command::kError;
+  static constexpr uint32_t kFields = 3;
+  uint64_t req_id = 0;
+  ErrorCode code = ErrorCode::kInternal;
+  std::string text;
+};
+
+// A body ready to send: the header bytes and the packed msgpack body.
+struct Message {
+  Command command;
+  msgpack::sbuffer body;
+};
+
+Message encode(const Hello&);
+Message encode(const Welcome&);
+Message encode(const Ping&);
+Message encode(const Pong&);
+Message encode(const Confirm&);
+Message encode(const Subscribe&);
+Message encode(const OkReply&);
+Message encode(const Credit&);
+Message encode(const End&);
+Message encode(const Notice&);
+Message encode(const Unsubscribe&);
+Message encode(const ErrorReply&);
+// Deliveries are packed from the broker's stored envelopes without copying them.
+Message encode_deliver(uint64_t sub_id, const std::vector<const Envelope*>& envelopes);
+Message encode_publish(uint64_t req_id, const std::vector<Envelope>& envelopes);
+
+// Checks the 2-byte header; returns the command. Errors say what was wrong.
+Result<Command> decode_header(std::string_view header);
+
+// Decoding a body never throws; a body that does not fit the command's layout
+// gives an Error (kind kInvalidArgument) describing the first problem.
+template <class T>
+Result<T> decode(std::string_view body);
+
+}  // namespace eda::proto

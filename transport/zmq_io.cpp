@@ -1,0 +1,64 @@
+#include "transport/zmq_io.h"
+
+#include <fmt/format.h>
+
+namespace eda {
+
+SendResult send_message(zmq::socket_t& socket, const proto::Message& message,
+                        std::string_view routing_id) {
+  const uint8_t header[2] = {proto::kVersion, static_cast<uint8_t>(message.command)};
+  try {
+    if (!routing_id.empty()) {
+      if (!socket.send(zmq::buffer(routing_id.data(), routing_id.size()),
+                       zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return SendResult::kWouldBlock;
+    }
+    if (!socket.send(zmq::buffer(header, 2), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+      return SendResult::kWouldBlock;
+    // Once the first part is queued the rest of the message is accepted atomically.
+    socket.send(zmq::buffer(message.body.data(), message.body.size()), zmq::send_flags::none);
+    return SendResult::kSent;
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) return SendResult::kUnreachable;
+    throw;
+  }
+}
+
+std::optional<Incoming> receive_message(zmq::socket_t& socket) {
+  Incoming in;
+  zmq::message_t part;
+  if (!socket.recv(part, zmq::recv_flags::dontwait)) return std::nullopt;
+  bool more = part.more();
+  in.parts.push_back(std::move(part));
+  while (more) {
+    zmq::message_t next;
+    (void)socket.recv(next, zmq::recv_flags::none);
+    more = next.more();
+    in.parts.push_back(std::move(next));
+  }
+  return in;
+}
+
+Result<Frames> split_frames(const Incoming& in, size_t first_part) {
+  if (in.parts.size() != first_part + 2)
+    return invalid_argument(fmt::format("expected 2 frames (header, body), got {}",
+                                        in.parts.size() - std::min(first_part, in.parts.size())));
+  auto command = proto::decode_header(in.parts[first_part].to_string_view());
+  if (!command) return command.error();
+  return Frames{*command, in.parts[first_part + 1].to_string_view()};
+}
+
+Status validate_endpoint(std::string_view url) {
+  auto scheme_end = url.find("://");
+  std::string_view scheme = scheme_end == std::string_view::npos ? "" : url.substr(0, scheme_end);
+  if (scheme != "tcp" && scheme != "ipc")
+    return invalid_argument(
+        fmt::format("broker URL '{}' is not tcp://HOST:PORT or ipc://PATH", url));
+  if (url.size() == scheme_end + 3)
+    return invalid_argument(fmt::format("broker URL '{}' has no address after '://'", url));
+  if (scheme == "tcp" && url.rfind(':') <= scheme_end + 2)
+    return invalid_argument(fmt::format("broker URL '{}' has no port (tcp://HOST:PORT)", url));
+  return ok_status();
+}
+
+}  // namespace eda
