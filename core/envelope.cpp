@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 
 namespace eda {
 
@@ -32,7 +33,8 @@ std::optional<HeaderValue> parse_typed(std::string_view text) {
   if (auto [p, ec] = std::from_chars(text.data(), end, i); ec == std::errc() && p == end)
     return HeaderValue{i};
   double d = 0;
-  if (auto [p, ec] = std::from_chars(text.data(), end, d); ec == std::errc() && p == end)
+  if (auto [p, ec] = std::from_chars(text.data(), end, d);
+      ec == std::errc() && p == end && std::isfinite(d))
     return HeaderValue{d};
   return std::nullopt;
 }
