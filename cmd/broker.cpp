@@ -3,7 +3,10 @@
 
 #include "cmd/command.h"
 #include "core/byte_size.h"
+#include "core/data_dir.h"
+#include "core/duration.h"
 #include "core/log.h"
+#include "core/log_format.h"
 #include "transport/broker_server.h"
 
 namespace eda {
@@ -11,28 +14,69 @@ namespace {
 
 struct BrokerOptions {
   std::vector<std::string> binds;
+  std::string data;
   bool memory = false;
-  std::string retention_bytes = "256MiB";
+  std::string fsync = "batch";
+  std::string retention_age;
+  std::string retention_bytes;
+  std::string segment_bytes = "64MiB";
   std::string max_message_bytes = "1MiB";
 };
 
-int run_broker(const BrokerOptions& o) {
-  BrokerConfig config;
-  config.binds = o.binds.empty() ? std::vector<std::string>{"tcp://127.0.0.1:7670"} : o.binds;
-  auto retention = parse_byte_size(o.retention_bytes);
-  if (!retention) return report(retention.error());
+constexpr const char* kMemoryRetention = "256MiB";
+constexpr const char* kDiskRetentionAge = "7d";
+
+Result<EngineConfig> make_config(const BrokerOptions& o) {
+  EngineConfig config;
+  if (o.memory && !o.data.empty()) return invalid_argument("choose --data DIR or --memory, not both");
+  if (!o.memory) config.data_dir = o.data.empty() ? default_data_dir() : o.data;
+  auto fsync = parse_fsync_policy(o.fsync);
+  if (!fsync) return fsync.error();
+  config.fsync = *fsync;
+  std::string age = o.retention_age.empty() && !o.memory ? kDiskRetentionAge : o.retention_age;
+  if (!age.empty()) {
+    auto d = parse_duration(age);
+    if (!d) return d.error();
+    config.retention.max_age_ms = d->count();
+  }
+  std::string bytes = o.retention_bytes.empty() && o.memory ? kMemoryRetention : o.retention_bytes;
+  if (!bytes.empty()) {
+    auto b = parse_byte_size(bytes);
+    if (!b) return b.error();
+    config.retention.max_bytes = *b;
+  }
+  auto segment = parse_byte_size(o.segment_bytes);
+  if (!segment) return segment.error();
+  if (*segment < 4096 || *segment > log_format::kMaxSegmentBytes)
+    return invalid_argument("--segment-bytes must be between 4KiB and 4GiB");
+  config.segment_bytes = *segment;
   auto max_message = parse_byte_size(o.max_message_bytes);
-  if (!max_message) return report(max_message.error());
-  config.limits.retention_bytes = *retention;
-  config.limits.max_message_bytes = *max_message;
+  if (!max_message) return max_message.error();
+  if (*max_message == 0 || *max_message > (32u << 20))
+    return invalid_argument("--max-message-bytes must be between 1 byte and 32MiB");
+  config.max_message_bytes = *max_message;
+  return config;
+}
+
+int run_broker(const BrokerOptions& o) {
+  auto config = make_config(o);
+  if (!config) return report(config.error());
+  BrokerConfig server_config;
+  server_config.binds = o.binds.empty() ? std::vector<std::string>{"tcp://127.0.0.1:7670"} : o.binds;
 
   const std::atomic<bool>& stop = install_stop_signals();
-  BrokerServer server(config);
+  std::vector<std::string> notes;
+  auto engine = BrokerEngine::open(*config, notes);
+  if (!engine) return report(engine.error());
+  for (const std::string& note : notes) log_info("{}", note);
+  BrokerServer server(server_config, std::move(*engine));
   auto endpoints = server.bind();
   if (!endpoints) return report(endpoints.error());
   for (const std::string& e : *endpoints) log_info("broker listening on {}", e);
-  log_info("storage: memory, {} per topic (messages are gone when the broker stops)",
-           o.retention_bytes);
+  if (config->data_dir)
+    log_info("data directory {} (fsync {})", *config->data_dir, o.fsync);
+  else
+    log_info("storage: memory only, messages are gone when the broker stops");
   server.run(stop);
   log_info("broker stopped");
   return kExitOk;
@@ -46,10 +90,16 @@ Runner setup_broker(CLI::App& app, const GlobalOptions&) {
                  "listen on URL (repeatable; default tcp://127.0.0.1:7670; tcp://HOST:* picks a "
                  "free port)")
       ->allow_extra_args(false);
-  app.add_flag("--memory", o->memory,
-               "keep messages in memory only (the only mode in this version)");
+  app.add_option("--data", o->data, "keep the log in DIR (default $XDG_DATA_HOME/edatool)");
+  app.add_flag("--memory", o->memory, "keep messages in memory only");
+  app.add_option("--fsync", o->fsync, "when a publish counts as stored: always, batch, never")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"always", "batch", "never"}));
+  app.add_option("--retention-age", o->retention_age,
+                 "drop data older than DUR (default 7d on disk, none in memory)");
   app.add_option("--retention-bytes", o->retention_bytes,
-                 "keep at most this much per topic, dropping the oldest")
+                 "keep at most this much per topic (default unlimited on disk, 256MiB in memory)");
+  app.add_option("--segment-bytes", o->segment_bytes, "roll segment files at this size")
       ->capture_default_str();
   app.add_option("--max-message-bytes", o->max_message_bytes, "reject messages larger than this")
       ->capture_default_str();

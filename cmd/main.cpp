@@ -82,6 +82,12 @@ int run(int argc, char** argv) {
                 : global.verbose > 0 ? LogLevel::kDebug
                                      : LogLevel::kInfo);
   auto chosen = app.get_subcommands();
+  if (!chosen.empty() && !app.remaining().empty()) {
+    // Options a subcommand does not know fall through to the top level and land here.
+    log_error("unknown option or argument '{}' for 'edatool {}'; run 'edatool {} --help' for usage",
+              app.remaining().front(), chosen.front()->get_name(), chosen.front()->get_name());
+    return kExitUsage;
+  }
   if (chosen.empty()) {
     if (!app.remaining().empty()) return unknown_command(app.remaining().front());
     std::fputs(app.help().c_str(), stderr);

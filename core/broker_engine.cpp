@@ -4,42 +4,23 @@
 
 #include <algorithm>
 
+#include "core/disk_log.h"
+#include "core/log.h"
+#include "core/memory_log.h"
 #include "core/topic.h"
-#include "core/ulid.h"
 
 namespace eda {
+namespace {
 
-// In-memory log of one topic: offsets base_offset .. base_offset + log.size() - 1.
+constexpr const char* kNamespace = "default";
+
+}  // namespace
+
 struct BrokerEngine::Topic {
   std::string name;
-  std::deque<Envelope> log;
-  uint64_t base_offset = 0;
-  size_t bytes = 0;
+  std::unique_ptr<TopicLog> log;
+  uint64_t visible = 0;  // records below this offset are durable and may be delivered
   std::vector<SubscriptionId> watchers;
-
-  uint64_t next_offset() const { return base_offset + log.size(); }
-  const Envelope& at(uint64_t offset) const { return log[offset - base_offset]; }
-
-  uint64_t resolve(const Position& p) const {
-    using K = Position::Kind;
-    uint64_t next = next_offset();
-    switch (p.kind) {
-      case K::kEarliest:
-        return base_offset;
-      case K::kLatest:
-        return next;
-      case K::kOffset:
-        return std::clamp<uint64_t>(static_cast<uint64_t>(p.value), base_offset, next);
-      case K::kLast:
-        return next - std::min<uint64_t>(static_cast<uint64_t>(p.value), log.size());
-      case K::kTime: {
-        auto it = std::find_if(log.begin(), log.end(),
-                               [&](const Envelope& e) { return e.ts >= p.value; });
-        return base_offset + static_cast<uint64_t>(it - log.begin());
-      }
-    }
-    return next;
-  }
 };
 
 struct BrokerEngine::Subscription {
@@ -61,36 +42,56 @@ struct BrokerEngine::Subscription {
   }
 };
 
-namespace {
-
-size_t envelope_bytes(const Envelope& e) {
-  size_t n = e.payload.size() + (e.key ? e.key->size() : 0);
-  for (const auto& [name, value] : e.headers)
-    n += name.size() + std::visit(
-                           [](const auto& v) -> size_t {
-                             if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>)
-                               return v.size();
-                             else
-                               return sizeof(v);
-                           },
-                           value);
-  return n;
-}
-
-}  // namespace
-
-BrokerEngine::BrokerEngine(EngineLimits limits) : limits_(limits) {}
+BrokerEngine::BrokerEngine(const EngineConfig& config) : config_(config) {}
 BrokerEngine::~BrokerEngine() = default;
 
-BrokerEngine::Topic& BrokerEngine::topic_for_publish(const std::string& name) {
-  auto& slot = topics_[name];
-  if (slot) return *slot;
-  slot = std::make_unique<Topic>();
-  slot->name = name;
+Result<std::unique_ptr<BrokerEngine>> BrokerEngine::open(const EngineConfig& config,
+                                                         std::vector<std::string>& notes) {
+  std::unique_ptr<BrokerEngine> engine(new BrokerEngine(config));
+  if (!config.data_dir) return engine;
+  auto dir = DataDir::lock(*config.data_dir);
+  if (!dir) return dir.error();
+  engine->data_dir_.emplace(std::move(*dir));
+  engine->committer_ = std::make_unique<GroupCommitter>(posix_file_system(), config.fsync);
+  auto names = engine->data_dir_->topics(posix_file_system(), kNamespace);
+  if (!names) return names.error();
+  DiskLogOptions options{config.segment_bytes, true, engine->committer_.get()};
+  for (const std::string& name : *names) {
+    auto log = DiskLog::open(posix_file_system(), engine->data_dir_->topic_dir(kNamespace, name),
+                             options, notes);
+    if (!log) return log.error();
+    engine->add_topic(name, std::move(*log));
+  }
+  return engine;
+}
+
+BrokerEngine::Topic& BrokerEngine::add_topic(const std::string& name,
+                                             std::unique_ptr<TopicLog> log) {
+  auto topic = std::make_unique<Topic>();
+  topic->name = name;
+  topic->visible = log->next_offset();
+  topic->log = std::move(log);
+  Topic& t = *topic;
+  topics_.emplace(name, std::move(topic));
+  return t;
+}
+
+Result<BrokerEngine::Topic*> BrokerEngine::topic_for_publish(const std::string& name) {
+  if (auto it = topics_.find(name); it != topics_.end()) return it->second.get();
+  std::unique_ptr<TopicLog> log;
+  if (data_dir_) {
+    DiskLogOptions options{config_.segment_bytes, true, committer_.get()};
+    auto disk = DiskLog::create(posix_file_system(), data_dir_->topic_dir(kNamespace, name), options);
+    if (!disk) return disk.error();
+    log = std::move(*disk);
+  } else {
+    log = std::make_unique<MemoryLog>();
+  }
+  Topic& topic = add_topic(name, std::move(log));
   // Subscriptions made before the topic existed see all of it.
   for (auto& [id, sub] : subs_)
-    if (sub->matches(name)) watch(*sub, id, *slot, 0);
-  return *slot;
+    if (sub->matches(name)) watch(*sub, id, topic, 0);
+  return &topic;
 }
 
 void BrokerEngine::watch(Subscription& sub, SubscriptionId id, Topic& topic, uint64_t start) {
@@ -98,39 +99,92 @@ void BrokerEngine::watch(Subscription& sub, SubscriptionId id, Topic& topic, uin
   topic.watchers.push_back(id);
 }
 
-Result<std::vector<uint64_t>> BrokerEngine::publish(std::vector<Envelope>&& batch, int64_t now_ms) {
+Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int64_t now_ms) {
+  if (batch.empty()) return PublishReceipt{};
   for (size_t i = 0; i < batch.size(); ++i) {
     const Envelope& e = batch[i];
-    if (Status s = validate_topic(e.topic); !s)
-      return invalid_argument(fmt::format("message {} of the batch: {}", i + 1, s.error().message));
-    if (size_t n = envelope_bytes(e); n > limits_.max_message_bytes)
-      return invalid_argument(
-          fmt::format("message {} of the batch is {} bytes, over the broker's limit of {} bytes",
-                      i + 1, n, limits_.max_message_bytes));
+    if (e.topic != batch[0].topic)
+      return invalid_argument("a publish batch must hold one topic; send one batch per topic");
+    if (Status s = validate_topic(e.topic); !s) return s.error();
+    if (size_t n = e.size(); n > config_.max_message_bytes)
+      return invalid_argument(fmt::format(
+          "message {} of the batch is {} bytes, over the broker's limit of {} bytes", i + 1, n,
+          config_.max_message_bytes));
   }
-  static thread_local UlidGenerator ids;
-  std::vector<uint64_t> offsets;
-  offsets.reserve(batch.size());
-  Topic* topic = nullptr;
+  auto topic = topic_for_publish(batch[0].topic);
+  if (!topic) return topic.error();
+  Topic& t = **topic;
+  PublishReceipt receipt;
+  receipt.offsets.reserve(batch.size());
+  batch_.clear();
+  uint64_t offset = t.log->next_offset();
   for (Envelope& e : batch) {
-    if (!topic || topic->name != e.topic) topic = &topic_for_publish(e.topic);
     if (e.ts == 0) e.ts = now_ms;
-    if (e.id.empty()) e.id = ids.next(now_ms);
-    e.offset = topic->next_offset();
-    offsets.push_back(e.offset);
-    topic->bytes += envelope_bytes(e);
-    topic->log.push_back(std::move(e));
-    while (topic->bytes > limits_.retention_bytes && topic->log.size() > 1) {
-      topic->bytes -= envelope_bytes(topic->log.front());
-      topic->log.pop_front();
-      ++topic->base_offset;
-    }
-    for (SubscriptionId id : topic->watchers) mark_ready(id, *subs_.at(id));
+    if (e.id.empty()) e.id = ids_.next(now_ms);
+    e.offset = offset++;
+    receipt.offsets.push_back(e.offset);
+    batch_.add(e);
   }
-  return offsets;
+  if (Status s = t.log->append(batch_); !s)
+    return runtime_error(fmt::format("cannot store messages for {}: {}", t.name, s.error().message));
+  if (!data_dir_) {
+    (void)t.log->enforce_retention(config_.retention, now_ms);
+    make_visible(t, offset);
+    return receipt;
+  }
+  auto ticket = committer_->commit();
+  if (!ticket) {
+    make_visible(t, offset);
+    return runtime_error(fmt::format("cannot sync messages for {}: {}", t.name, ticket.error().message));
+  }
+  receipt.ticket = *ticket;
+  if (receipt.ticket == 0)
+    make_visible(t, offset);
+  else
+    pending_commits_.push_back({receipt.ticket, t.name, offset});
+  return receipt;
 }
 
-Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request, int64_t) {
+int BrokerEngine::commit_fd() const { return committer_ ? committer_->notify_fd() : -1; }
+
+std::vector<GroupCommitter::Completion> BrokerEngine::take_commits() {
+  if (!committer_) return {};
+  auto completions = committer_->take_completions();
+  if (completions.empty()) return completions;
+  uint64_t through = completions.back().through;
+  size_t done = 0;
+  for (; done < pending_commits_.size() && pending_commits_[done].ticket <= through; ++done) {
+    auto it = topics_.find(pending_commits_[done].topic);
+    if (it != topics_.end()) make_visible(*it->second, pending_commits_[done].next_offset);
+  }
+  pending_commits_.erase(pending_commits_.begin(), pending_commits_.begin() + done);
+  return completions;
+}
+
+void BrokerEngine::make_visible(Topic& t, uint64_t next) {
+  if (next <= t.visible) return;
+  t.visible = next;
+  for (SubscriptionId id : t.watchers) mark_ready(id, *subs_.at(id));
+}
+
+uint64_t BrokerEngine::resolve(Topic& t, const Position& p) {
+  using K = Position::Kind;
+  uint64_t earliest = t.log->earliest_offset();
+  uint64_t end = t.visible;
+  switch (p.kind) {
+    case K::kEarliest: return earliest;
+    case K::kLatest: return end;
+    case K::kOffset: return std::clamp<uint64_t>(static_cast<uint64_t>(p.value), earliest, end);
+    case K::kLast: return end - std::min<uint64_t>(static_cast<uint64_t>(p.value), end - earliest);
+    case K::kTime: {
+      auto offset = t.log->offset_for_time(p.value);
+      return offset ? std::min(*offset, end) : end;
+    }
+  }
+  return end;
+}
+
+Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request) {
   if (request.patterns.empty()) return invalid_argument("subscribe needs at least one pattern");
   for (const std::string& p : request.patterns)
     if (Status s = validate_pattern(p); !s) return s.error();
@@ -141,8 +195,8 @@ Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request, 
     if (!sub->matches(name)) continue;
     auto resumed = request.resume.find(name);
     uint64_t start = resumed != request.resume.end()
-                         ? std::clamp(resumed->second, topic->base_offset, topic->next_offset())
-                         : topic->resolve(request.from);
+                         ? std::clamp(resumed->second, topic->log->earliest_offset(), topic->visible)
+                         : resolve(*topic, request.from);
     watch(*sub, id, *topic, start);
   }
   mark_ready(id, *sub);
@@ -157,16 +211,14 @@ void BrokerEngine::unsubscribe(SubscriptionId id) {
   subs_.erase(it);
 }
 
-bool BrokerEngine::has_subscription(SubscriptionId id) const {
-  return subs_.count(id) > 0;
-}
+bool BrokerEngine::has_subscription(SubscriptionId id) const { return subs_.count(id) > 0; }
 
 void BrokerEngine::grant(SubscriptionId id, uint64_t messages, uint64_t bytes) {
   auto it = subs_.find(id);
   if (it == subs_.end()) return;
   Subscription& sub = *it->second;
-  sub.credit_messages += messages;
-  sub.credit_bytes += bytes;
+  sub.credit_messages = std::min(sub.credit_messages + messages, config_.max_credit_messages);
+  sub.credit_bytes = std::min(sub.credit_bytes + bytes, config_.max_credit_bytes);
   mark_ready(id, sub);
 }
 
@@ -186,7 +238,7 @@ std::vector<SubscriptionId> BrokerEngine::take_ready() {
 
 bool BrokerEngine::has_backlog(const Subscription& sub) const {
   return std::any_of(sub.cursors.begin(), sub.cursors.end(),
-                     [](const Subscription::Cursor& c) { return c.next < c.topic->next_offset(); });
+                     [](const Subscription::Cursor& c) { return c.next < c.topic->visible; });
 }
 
 Delivery BrokerEngine::next_delivery(SubscriptionId id) {
@@ -194,28 +246,39 @@ Delivery BrokerEngine::next_delivery(SubscriptionId id) {
   auto it = subs_.find(id);
   if (it == subs_.end()) return d;
   Subscription& sub = *it->second;
-  size_t bytes = 0;
-  auto within_limits = [&] {
-    return sub.credit_messages > 0 && sub.credit_bytes > 0 &&
-           d.messages.size() < limits_.delivery_messages && bytes < limits_.delivery_bytes;
-  };
   size_t n = sub.cursors.size();
-  for (size_t k = 0; k < n && within_limits(); ++k) {
+  size_t delivered_bytes = 0;
+  for (size_t k = 0; k < n; ++k) {
+    size_t room = std::min<uint64_t>(sub.credit_messages, config_.delivery_messages - d.records.size());
+    size_t byte_room = std::min<uint64_t>(
+        sub.credit_bytes, config_.delivery_bytes - std::min(delivered_bytes, config_.delivery_bytes));
+    if (room == 0 || byte_room == 0) break;
     auto& c = sub.cursors[(sub.rotation + k) % n];
-    if (c.next < c.topic->base_offset) {
+    Topic& t = *c.topic;
+    if (c.next < t.log->earliest_offset()) {
       d.notices.push_back(fmt::format(
-          "topic {}: offsets {}..{} were dropped by retention before delivery; resuming at {}",
-          c.topic->name, c.next, c.topic->base_offset - 1, c.topic->base_offset));
-      c.next = c.topic->base_offset;
+          "topic {}: offsets {}..{} were removed by retention before this subscriber read them; "
+          "resuming at {}",
+          t.name, c.next, t.log->earliest_offset() - 1, t.log->earliest_offset()));
+      c.next = t.log->earliest_offset();
     }
-    for (; c.next < c.topic->next_offset() && within_limits(); ++c.next) {
-      const Envelope& e = c.topic->at(c.next);
-      d.messages.push_back(&e);
-      size_t size = envelope_bytes(e);
-      bytes += size;
-      sub.credit_messages -= 1;
-      sub.credit_bytes -= std::min<uint64_t>(sub.credit_bytes, size);
+    if (c.next >= t.visible) continue;
+    size_t before = d.records.size();
+    std::string skipped;
+    auto next = t.log->read(c.next, std::min<uint64_t>(room, t.visible - c.next), byte_room,
+                            d.records, skipped);
+    if (!skipped.empty()) d.notices.push_back(fmt::format("topic {}: {}", t.name, skipped));
+    if (!next) {
+      d.notices.push_back(fmt::format("topic {}: {}", t.name, next.error().message));
+      continue;
     }
+    c.next = std::min(*next, t.visible);
+    size_t bytes = 0;
+    for (size_t i = before; i < d.records.size(); ++i) bytes += d.records[i].body.size();
+    // A delivery may overshoot the byte credit by its last record, never more.
+    sub.credit_messages -= d.records.size() - before;
+    sub.credit_bytes -= std::min<uint64_t>(sub.credit_bytes, bytes);
+    delivered_bytes += bytes;
   }
   if (n) sub.rotation = (sub.rotation + 1) % n;
   if (has_backlog(sub)) {
@@ -227,12 +290,44 @@ Delivery BrokerEngine::next_delivery(SubscriptionId id) {
   return d;
 }
 
-std::vector<TopicInfo> BrokerEngine::topics() const {
+void BrokerEngine::enforce_retention(int64_t now_ms) {
+  for (auto& [name, t] : topics_)
+    if (Status s = t->log->enforce_retention(config_.retention, now_ms); !s)
+      log_error("topic {}: retention: {}", name, s.error().message);
+}
+
+std::vector<TopicInfo> BrokerEngine::topics() {
   std::vector<TopicInfo> out;
-  for (const auto& [name, t] : topics_)
-    out.push_back({name, t->base_offset, t->next_offset(), t->bytes});
+  for (auto& [name, t] : topics_) {
+    TopicInfo info{name, t->log->earliest_offset(), t->visible, t->log->bytes(), 0,
+                   t->log->last_ts()};
+    std::vector<StoredRecord> first;
+    std::string skipped;
+    if (info.earliest_offset < info.next_offset &&
+        t->log->read(info.earliest_offset, 1, 1, first, skipped) && !first.empty())
+      info.first_ts = first.front().ts;
+    out.push_back(std::move(info));
+  }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
+}
+
+Status BrokerEngine::delete_topic(const std::string& name) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return invalid_argument(fmt::format("no topic named '{}'", name));
+  Topic* t = it->second.get();
+  for (auto& [id, sub] : subs_)
+    std::erase_if(sub->cursors, [&](const Subscription::Cursor& c) { return c.topic == t; });
+  std::erase_if(pending_commits_, [&](const PendingCommit& p) { return p.topic == name; });
+  Status s = t->log->destroy();
+  topics_.erase(it);
+  return s;
+}
+
+Status BrokerEngine::checkpoint() {
+  for (auto& [name, t] : topics_)
+    if (Status s = t->log->checkpoint(); !s) return s;
+  return ok_status();
 }
 
 }  // namespace eda

@@ -1,29 +1,40 @@
-// The broker's domain state, without any I/O: topics with their logs,
-// subscriptions with per-topic cursors and credit (DESIGN §5).
+// The broker's domain state, without any I/O of its own beyond storage:
+// topics with their logs, subscriptions with per-topic cursors and credit,
+// and when published messages become durable (DESIGN §5).
 //
-// Single-threaded: the broker's loop thread owns the engine. Pointers handed
-// out in a Delivery stay valid until the next call that publishes.
+// Single-threaded: the broker's loop thread owns the engine. Record views in
+// a Delivery stay valid until the next call into the engine.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "core/data_dir.h"
 #include "core/envelope.h"
+#include "core/group_commit.h"
 #include "core/position.h"
 #include "core/result.h"
+#include "core/topic_log.h"
+#include "core/ulid.h"
 
 namespace eda {
 
-struct EngineLimits {
-  size_t retention_bytes = 256u << 20;  // per topic, in memory mode
-  size_t max_message_bytes = kDefaultMaxMessageBytes;
-  size_t delivery_messages = 1000;   // at most this many envelopes per delivery
-  size_t delivery_bytes = 1u << 20;  // and about this many payload bytes
+struct EngineConfig {
+  std::optional<std::string> data_dir;  // nullopt: keep everything in memory
+  FsyncPolicy fsync = FsyncPolicy::kBatch;
+  uint64_t segment_bytes = 64u << 20;
+  RetentionPolicy retention;            // per topic
+  size_t max_message_bytes = kDefaultMaxMessageBytes;  // payload + key + headers
+  size_t delivery_messages = 1000;      // at most this many records per delivery
+  size_t delivery_bytes = 1u << 20;     // and about this many bytes
+  // Most credit one subscription may hold, whatever its client grants.
+  uint64_t max_credit_messages = 100000;
+  uint64_t max_credit_bytes = 64u << 20;
 };
 
 using SubscriptionId = uint64_t;
@@ -36,61 +47,92 @@ struct SubscribeRequest {
   std::map<std::string, uint64_t> resume;
 };
 
+struct PublishReceipt {
+  std::vector<uint64_t> offsets;  // of each envelope, in batch order
+  uint64_t ticket = 0;            // 0: durable now; else wait for take_commits()
+};
+
 struct Delivery {
-  std::vector<const Envelope*> messages;
+  std::vector<StoredRecord> records;
   bool reached_end = false;          // every matched topic is now caught up (reported once)
-  std::vector<std::string> notices;  // things the subscriber should be told, e.g. skipped data
+  std::vector<std::string> notices;  // what the subscriber should be told, e.g. skipped data
 };
 
 struct TopicInfo {
   std::string name;
   uint64_t earliest_offset = 0;
   uint64_t next_offset = 0;
-  size_t bytes = 0;
+  uint64_t bytes = 0;
+  int64_t first_ts = 0;
+  int64_t last_ts = 0;
 };
 
 class BrokerEngine {
  public:
-  explicit BrokerEngine(EngineLimits limits = {});
+  // Memory, or the data directory: locked, and every topic in it recovered.
+  // `notes` gets a line for each repair made on the way.
+  static Result<std::unique_ptr<BrokerEngine>> open(const EngineConfig& config,
+                                                    std::vector<std::string>& notes);
   ~BrokerEngine();
   BrokerEngine(const BrokerEngine&) = delete;
   BrokerEngine& operator=(const BrokerEngine&) = delete;
 
-  // Stores a batch, all or nothing: every envelope is checked first (topic name,
-  // size). Creates topics on first use, fills in missing ids/ts, sets offsets.
-  // Returns the offset of each envelope, in batch order.
-  Result<std::vector<uint64_t>> publish(std::vector<Envelope>&& batch, int64_t now_ms);
+  // Stores a batch for one topic, all or nothing: every envelope is checked
+  // first. Creates the topic on first use, fills in missing ids and ts.
+  Result<PublishReceipt> publish(std::vector<Envelope>&& batch, int64_t now_ms);
 
-  Result<SubscriptionId> subscribe(const SubscribeRequest& request, int64_t now_ms);
+  // Readable when tickets completed (group commit); -1 when none ever will.
+  int commit_fd() const;
+  // Completed tickets, in order. Messages of completed tickets become
+  // visible to subscribers, even when the sync failed (the publisher is told).
+  std::vector<GroupCommitter::Completion> take_commits();
+
+  Result<SubscriptionId> subscribe(const SubscribeRequest& request);
   void unsubscribe(SubscriptionId id);
   bool has_subscription(SubscriptionId id) const;
-
-  // Allows `messages` more envelopes and about `bytes` more payload bytes.
+  // Allows `messages` more records and `bytes` more record bytes, up to the caps.
   void grant(SubscriptionId id, uint64_t messages, uint64_t bytes);
-
   // Subscriptions that may have something to deliver; the list is cleared.
   std::vector<SubscriptionId> take_ready();
   bool has_ready() const { return !ready_.empty(); }
-
-  // The next batch for `id` within its credit and the delivery limits. Marks
-  // the subscription ready again when more is waiting and credit remains.
+  // The next batch for `id` within its credit and the delivery limits.
   Delivery next_delivery(SubscriptionId id);
 
-  std::vector<TopicInfo> topics() const;
+  void enforce_retention(int64_t now_ms);
+  std::vector<TopicInfo> topics();
+  Status delete_topic(const std::string& name);
+  // Writes index files so the next start is quick; called at shutdown.
+  Status checkpoint();
+
+  const EngineConfig& config() const { return config_; }
 
  private:
   struct Topic;
   struct Subscription;
-  Topic& topic_for_publish(const std::string& name);
+  explicit BrokerEngine(const EngineConfig& config);
+  Result<Topic*> topic_for_publish(const std::string& name);
+  Topic& add_topic(const std::string& name, std::unique_ptr<TopicLog> log);
   void watch(Subscription& sub, SubscriptionId id, Topic& topic, uint64_t start);
+  uint64_t resolve(Topic& topic, const Position& p);
   void mark_ready(SubscriptionId id, Subscription& sub);
+  void make_visible(Topic& topic, uint64_t next);
   bool has_backlog(const Subscription& sub) const;
 
-  EngineLimits limits_;
+  EngineConfig config_;
+  std::optional<DataDir> data_dir_;
+  std::unique_ptr<GroupCommitter> committer_;
   std::unordered_map<std::string, std::unique_ptr<Topic>> topics_;
   std::unordered_map<SubscriptionId, std::unique_ptr<Subscription>> subs_;
   std::vector<SubscriptionId> ready_;
   SubscriptionId next_sub_id_ = 1;
+  struct PendingCommit {
+    uint64_t ticket;
+    std::string topic;
+    uint64_t next_offset;
+  };
+  std::vector<PendingCommit> pending_commits_;
+  UlidGenerator ids_;
+  RecordBatch batch_;  // reused between publishes
 };
 
 }  // namespace eda

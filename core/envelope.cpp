@@ -7,6 +7,15 @@
 
 namespace eda {
 
+size_t Envelope::size() const {
+  size_t n = payload.size() + (key ? key->size() : 0);
+  for (const auto& [name, value] : headers) {
+    const auto* text = std::get_if<std::string>(&value);
+    n += name.size() + (text ? text->size() : 8);
+  }
+  return n;
+}
+
 std::string header_value_text(const HeaderValue& value) {
   struct Visitor {
     std::string operator()(const std::string& s) const { return s; }

@@ -31,8 +31,9 @@ struct Envelope {
   std::string payload;          // bytes, binary-safe
   uint64_t offset = kNoOffset;  // per-topic position, set once stored
 
-  // Bytes this envelope accounts for in memory limits and `sys.size`.
-  size_t size() const { return payload.size(); }
+  // The message size that --max-message-bytes limits: payload, key and
+  // headers (names, text values, 8 bytes per typed value).
+  size_t size() const;
   bool operator==(const Envelope&) const = default;
 };
 

@@ -62,7 +62,7 @@ Result<Envelope> unpack_envelope(const msgpack::object& o) {
     if (!value) return malformed(fmt::format("header '{}' is not a string, number or bool", name));
     e.headers.emplace_back(std::move(name), std::move(*value));
   }
-  if (f[4].type == msgpack::type::POSITIVE_INTEGER)
+  if (f[4].type == msgpack::type::POSITIVE_INTEGER && f[4].via.u64 <= INT64_MAX)
     e.ts = static_cast<int64_t>(f[4].via.u64);
   else if (f[4].type == msgpack::type::NEGATIVE_INTEGER)
     e.ts = f[4].via.i64;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <msgpack.hpp>
+#include <cstring>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,12 @@
 namespace eda {
 
 inline constexpr uint32_t kEnvelopeFields = 7;
+
+// A msgpack output stream that appends to a std::string.
+struct StringStream {
+  std::string& out;
+  void write(const char* data, size_t n) { out.append(data, n); }
+};
 
 template <class Stream>
 void pack_envelope(msgpack::packer<Stream>& pk, const Envelope& e);
@@ -37,9 +44,24 @@ Result<Envelope> decode_envelope(std::string_view bytes);
 
 // --- template definition ---
 
+// msgpack-c packs a double with an integral value as an integer; a header
+// typed as a float must stay one, so this writes float64 (0xcb) itself.
+template <class Stream>
+void pack_float64(msgpack::packer<Stream>& pk, double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  char buf[9];
+  buf[0] = static_cast<char>(0xcb);
+  for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  pk.pack_bin_body(buf, sizeof buf);  // appends raw bytes
+}
+
 template <class Stream>
 void pack_header_value(msgpack::packer<Stream>& pk, const HeaderValue& v) {
-  std::visit([&](const auto& x) { pk.pack(x); }, v);
+  if (const double* d = std::get_if<double>(&v))
+    pack_float64(pk, *d);
+  else
+    std::visit([&](const auto& x) { pk.pack(x); }, v);
 }
 
 template <class Stream>

@@ -15,12 +15,6 @@ namespace {
 
 constexpr size_t kFlushAt = 256 * 1024;
 
-// Appends msgpack output to a std::string.
-struct StringStream {
-  std::string& out;
-  void write(const char* data, size_t n) { out.append(data, n); }
-};
-
 }  // namespace
 
 Result<OutputFormat> parse_output_format(std::string_view name) {

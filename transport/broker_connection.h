@@ -2,7 +2,9 @@
 //
 // ZMQ_IMMEDIATE is set, so nothing is queued while no broker is connected: a
 // send then reports kWouldBlock and the caller decides to wait or give up. The
-// socket reconnects by itself after a broker restart.
+// socket reconnects by itself after a broker restart; a socket monitor counts
+// lost connections, so callers know to resend or resubscribe (whatever was in
+// flight on a lost connection is gone).
 #pragma once
 
 #include <chrono>
@@ -46,14 +48,19 @@ class BrokerConnection {
   Ready wait(std::chrono::milliseconds timeout, bool want_send = false, int fd = -1);
 
   uint64_t next_request_id() { return ++last_request_id_; }
+  // Connections lost so far; changes when whatever was in flight may be lost.
+  uint64_t disconnects() const { return disconnects_; }
   const std::string& url() const { return url_; }
 
  private:
   BrokerConnection(std::string url);
+  void read_monitor_events();
   std::string url_;
   zmq::context_t context_;
   zmq::socket_t socket_;
+  zmq::socket_t monitor_;
   uint64_t last_request_id_ = 0;
+  uint64_t disconnects_ = 0;
 };
 
 }  // namespace eda

@@ -6,17 +6,18 @@
 
 #include "core/log.h"
 #include "core/position.h"
+#include "core/topic.h"
 
 namespace eda {
 
 using proto::ErrorCode;
 using Clock = std::chrono::steady_clock;
 
-BrokerServer::BrokerServer(BrokerConfig config)
+BrokerServer::BrokerServer(BrokerConfig config, std::unique_ptr<BrokerEngine> engine)
     : config_(std::move(config)),
       context_(1),
       router_(context_, zmq::socket_type::router),
-      engine_(config_.limits),
+      engine_(std::move(engine)),
       instance_(std::random_device{}() | uint64_t(std::random_device{}()) << 32) {
   router_.set(zmq::sockopt::router_mandatory, 1);
   // Credit bounds what is queued per peer, so the queue itself needs no limit.
@@ -24,7 +25,7 @@ BrokerServer::BrokerServer(BrokerConfig config)
   router_.set(zmq::sockopt::rcvhwm, 0);
   router_.set(zmq::sockopt::linger, 0);
   router_.set(zmq::sockopt::maxmsgsize,
-              static_cast<int64_t>(config_.limits.max_message_bytes + (2u << 20)));
+              static_cast<int64_t>(engine_->config().max_message_bytes + (2u << 20)));
   router_.set(zmq::sockopt::heartbeat_ivl, 1000);
   router_.set(zmq::sockopt::heartbeat_timeout, 5000);
 }
@@ -46,25 +47,52 @@ Result<std::vector<std::string>> BrokerServer::bind() {
   return endpoints;
 }
 
+void BrokerServer::poll_once(std::chrono::milliseconds timeout) {
+  zmq::pollitem_t items[2] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+                              {nullptr, engine_->commit_fd(), ZMQ_POLLIN, 0}};
+  try {
+    zmq::poll(items, engine_->commit_fd() >= 0 ? 2 : 1, timeout);
+    if (items[1].revents & ZMQ_POLLIN) finish_commits();
+    // A bounded round, so deliveries and commits are not starved by a flood of requests.
+    for (int i = 0; i < 10000; ++i) {
+      auto in = receive_message(router_);
+      if (!in) break;
+      handle(*in);
+    }
+    deliver_ready();
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+  }
+}
+
 void BrokerServer::run(const std::atomic<bool>& stop) {
   auto last_sweep = Clock::now();
   while (!stop.load()) {
-    zmq::pollitem_t item{router_.handle(), 0, ZMQ_POLLIN, 0};
-    try {
-      // Deliveries still waiting for their next round must not wait on the poll.
-      zmq::poll(&item, 1, std::chrono::milliseconds(engine_.has_ready() ? 0 : 100));
-      for (int i = 0; i < 10000; ++i) {
-        auto in = receive_message(router_);
-        if (!in) break;
-        handle(*in);
-      }
-      deliver_ready();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) throw;
-    }
+    // Deliveries still waiting for their next round must not wait on the poll.
+    poll_once(std::chrono::milliseconds(engine_->has_ready() ? 0 : 100));
     if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
       expire_silent_peers();
+      engine_->enforce_retention(now_ms());
       last_sweep = Clock::now();
+    }
+  }
+  // Confirm what is already being synced rather than leave publishers to resend it.
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (!pending_confirms_.empty() && Clock::now() < deadline)
+    poll_once(std::chrono::milliseconds(10));
+  if (Status s = engine_->checkpoint(); !s) log_error("writing index files: {}", s.error().message);
+}
+
+void BrokerServer::finish_commits() {
+  for (const auto& done : engine_->take_commits()) {
+    while (!pending_confirms_.empty() && pending_confirms_.front().ticket <= done.through) {
+      PendingConfirm& p = pending_confirms_.front();
+      if (done.status)
+        reply(p.peer, proto::encode(p.confirm));
+      else
+        reply_error(p.peer, p.confirm.req_id, ErrorCode::kStorage,
+                    fmt::format("messages written but not synced: {}", done.status.error().message));
+      pending_confirms_.pop_front();
     }
   }
 }
@@ -95,6 +123,10 @@ void BrokerServer::handle(const Incoming& in) {
       return handle_credit(peer, p, frames->body);
     case proto::Command::kUnsubscribe:
       return handle_unsubscribe(peer, p, frames->body);
+    case proto::Command::kListTopics:
+      return handle_list_topics(peer, frames->body);
+    case proto::Command::kDeleteTopic:
+      return handle_delete_topic(peer, frames->body);
     case proto::Command::kPing: {
       auto m = proto::decode<proto::Ping>(frames->body);
       if (!m) return bad_body(m.error());
@@ -105,7 +137,7 @@ void BrokerServer::handle(const Incoming& in) {
       if (!m) return bad_body(m.error());
       log_debug("client '{}' connected", m->client);
       return reply(peer, proto::encode(proto::Welcome{m->req_id, EDATOOL_VERSION, instance_,
-                                                      config_.limits.max_message_bytes}));
+                                                      engine_->config().max_message_bytes}));
     }
     default:
       ++malformed_;
@@ -121,10 +153,17 @@ void BrokerServer::handle_publish(const std::string& peer, std::string_view body
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
-  auto offsets = engine_.publish(std::move(m->envelopes), now_ms());
-  if (!offsets) return reply_error(peer, m->req_id, ErrorCode::kRejected, offsets.error().message);
+  auto receipt = engine_->publish(std::move(m->envelopes), now_ms());
+  if (!receipt) {
+    bool storage = receipt.error().kind == ErrorKind::kRuntime;
+    return reply_error(peer, m->req_id, storage ? ErrorCode::kStorage : ErrorCode::kRejected,
+                       receipt.error().message);
+  }
   // req_id 0 asks for no confirmation (pub --no-confirm).
-  if (m->req_id != 0) reply(peer, proto::encode(proto::Confirm{m->req_id, std::move(*offsets)}));
+  if (m->req_id == 0) return;
+  proto::Confirm confirm{m->req_id, std::move(receipt->offsets)};
+  if (receipt->ticket == 0) return reply(peer, proto::encode(confirm));
+  pending_confirms_.push_back({receipt->ticket, peer, std::move(confirm)});
 }
 
 void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::string_view body) {
@@ -134,17 +173,16 @@ void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::strin
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
   if (auto old = p.subscriptions.find(m->sub_id); old != p.subscriptions.end()) {
-    engine_.unsubscribe(old->second);
+    engine_->unsubscribe(old->second);
     owners_.erase(old->second);
     p.subscriptions.erase(old);
   }
-  auto id = engine_.subscribe({m->patterns, m->from, m->resume}, now_ms());
+  auto id = engine_->subscribe({m->patterns, m->from, m->resume});
   if (!id) return reply_error(peer, m->req_id, ErrorCode::kRejected, id.error().message);
   p.subscriptions[m->sub_id] = *id;
   owners_[*id] = {peer, m->sub_id};
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
-  engine_.grant(*id, std::min(m->credit_messages, config_.max_credit_messages),
-                std::min(m->credit_bytes, config_.max_credit_bytes));
+  engine_->grant(*id, m->credit_messages, m->credit_bytes);
 }
 
 void BrokerServer::handle_credit(const std::string& peer, Peer& p, std::string_view body) {
@@ -157,8 +195,7 @@ void BrokerServer::handle_credit(const std::string& peer, Peer& p, std::string_v
   if (it == p.subscriptions.end())
     return reply_error(peer, 0, ErrorCode::kUnknownSubscription,
                        fmt::format("subscription {} is unknown here", m->sub_id));
-  engine_.grant(it->second, std::min(m->messages, config_.max_credit_messages),
-                std::min(m->bytes, config_.max_credit_bytes));
+  engine_->grant(it->second, m->messages, m->bytes);
 }
 
 void BrokerServer::handle_unsubscribe(const std::string& peer, Peer& p, std::string_view body) {
@@ -168,10 +205,36 @@ void BrokerServer::handle_unsubscribe(const std::string& peer, Peer& p, std::str
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
   if (auto it = p.subscriptions.find(m->sub_id); it != p.subscriptions.end()) {
-    engine_.unsubscribe(it->second);
+    engine_->unsubscribe(it->second);
     owners_.erase(it->second);
     p.subscriptions.erase(it);
   }
+  reply(peer, proto::encode(proto::OkReply{m->req_id}));
+}
+
+void BrokerServer::handle_list_topics(const std::string& peer, std::string_view body) {
+  auto m = proto::decode<proto::ListTopics>(body);
+  if (!m) {
+    ++malformed_;
+    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  }
+  if (Status s = validate_pattern(m->pattern); !s)
+    return reply_error(peer, m->req_id, ErrorCode::kRejected, s.error().message);
+  proto::TopicList list{m->req_id, {}};
+  for (TopicInfo& t : engine_->topics())
+    if (topic_matches(m->pattern, t.name)) list.topics.push_back(std::move(t));
+  reply(peer, proto::encode(list));
+}
+
+void BrokerServer::handle_delete_topic(const std::string& peer, std::string_view body) {
+  auto m = proto::decode<proto::DeleteTopic>(body);
+  if (!m) {
+    ++malformed_;
+    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  }
+  if (Status s = engine_->delete_topic(m->name); !s)
+    return reply_error(peer, m->req_id, ErrorCode::kRejected, s.error().message);
+  log_info("topic {} deleted", m->name);
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
 }
 
@@ -187,13 +250,13 @@ void BrokerServer::reply_error(const std::string& peer, uint64_t req_id, ErrorCo
 void BrokerServer::deliver_ready() {
   // One delivery per ready subscription per round keeps subscribers fair;
   // next_delivery marks a subscription ready again when more is waiting.
-  for (SubscriptionId id : engine_.take_ready()) {
+  for (SubscriptionId id : engine_->take_ready()) {
     auto owner = owners_.find(id);
     if (owner == owners_.end()) continue;
-    Delivery d = engine_.next_delivery(id);
+    Delivery d = engine_->next_delivery(id);
     auto [peer, sub_id] = owner->second;
     for (std::string& text : d.notices) reply(peer, proto::encode(proto::Notice{sub_id, text}));
-    if (!d.messages.empty()) reply(peer, proto::encode_deliver(sub_id, d.messages));
+    if (!d.records.empty()) reply(peer, proto::encode_deliver(sub_id, d.records));
     if (d.reached_end) reply(peer, proto::encode(proto::End{sub_id}));
   }
 }
@@ -202,7 +265,7 @@ void BrokerServer::drop_peer(const std::string& peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   for (auto& [client_id, id] : it->second.subscriptions) {
-    engine_.unsubscribe(id);
+    engine_->unsubscribe(id);
     owners_.erase(id);
   }
   peers_.erase(it);

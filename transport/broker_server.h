@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,25 +20,23 @@ namespace eda {
 
 struct BrokerConfig {
   std::vector<std::string> binds;
-  EngineLimits limits;
   // A client silent this long is forgotten (its subscriptions end). Live
   // clients ping every second; a stalled one resubscribes when it wakes.
   std::chrono::milliseconds peer_timeout{30000};
-  // Most credit one subscription may hold, whatever a client asks for.
-  uint64_t max_credit_messages = 100000;
-  uint64_t max_credit_bytes = 64u << 20;
 };
 
 class BrokerServer {
  public:
-  explicit BrokerServer(BrokerConfig config);
+  // Takes an opened engine (its storage recovered).
+  BrokerServer(BrokerConfig config, std::unique_ptr<BrokerEngine> engine);
   ~BrokerServer();
 
   // Binds every endpoint; returns them with wildcard ports resolved
   // (tcp://127.0.0.1:* -> tcp://127.0.0.1:41234).
   Result<std::vector<std::string>> bind();
 
-  // Serves until `stop` becomes true (noticed within 100 ms).
+  // Serves until `stop` becomes true (noticed within 100 ms), then confirms
+  // what is being synced and writes index files.
   void run(const std::atomic<bool>& stop);
 
   // Frames that did not parse, since start.
@@ -57,6 +57,10 @@ class BrokerServer {
   void handle_subscribe(const std::string& peer, Peer& p, std::string_view body);
   void handle_credit(const std::string& peer, Peer& p, std::string_view body);
   void handle_unsubscribe(const std::string& peer, Peer& p, std::string_view body);
+  void handle_list_topics(const std::string& peer, std::string_view body);
+  void handle_delete_topic(const std::string& peer, std::string_view body);
+  void finish_commits();
+  void poll_once(std::chrono::milliseconds timeout);
   void reply(const std::string& peer, const proto::Message& m);
   void reply_error(const std::string& peer, uint64_t req_id, proto::ErrorCode code,
                    std::string text);
@@ -67,8 +71,14 @@ class BrokerServer {
   BrokerConfig config_;
   zmq::context_t context_;
   zmq::socket_t router_;
-  BrokerEngine engine_;
+  std::unique_ptr<BrokerEngine> engine_;
   uint64_t instance_;
+  struct PendingConfirm {
+    uint64_t ticket;
+    std::string peer;
+    proto::Confirm confirm;
+  };
+  std::deque<PendingConfirm> pending_confirms_;  // published, waiting for group commit
   std::unordered_map<std::string, Peer> peers_;
   std::unordered_map<SubscriptionId, Owner> owners_;
   uint64_t malformed_ = 0;

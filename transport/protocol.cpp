@@ -36,6 +36,9 @@ std::string_view command_name(Command c) {
       return "UNSUBSCRIBE";
     case Command::kError:
       return "ERROR";
+    case Command::kListTopics: return "LIST_TOPICS";
+    case Command::kTopicList: return "TOPIC_LIST";
+    case Command::kDeleteTopic: return "DELETE_TOPIC";
   }
   return "UNKNOWN";
 }
@@ -271,6 +274,41 @@ Result<ErrorReply> decode_fields(Reader& r) {
   return r.finish(std::move(m));
 }
 
+template <>
+Result<ListTopics> decode_fields(Reader& r) {
+  ListTopics m;
+  m.req_id = r.u64("req_id");
+  m.pattern = r.str("pattern");
+  return r.finish(std::move(m));
+}
+template <>
+Result<TopicList> decode_fields(Reader& r) {
+  TopicList m;
+  m.req_id = r.u64("req_id");
+  if (const msgpack::object* a = r.array("topics")) {
+    for (const auto& o : std::span(a->via.array.ptr, a->via.array.size)) {
+      Reader t(o, 6, "topic");
+      TopicInfo info;
+      info.name = t.str("name");
+      info.earliest_offset = t.u64("earliest");
+      info.next_offset = t.u64("next");
+      info.bytes = t.u64("bytes");
+      info.first_ts = t.i64("first_ts");
+      info.last_ts = t.i64("last_ts");
+      if (auto checked = t.finish(0); !checked) r.fail(checked.error().message);
+      m.topics.push_back(std::move(info));
+    }
+  }
+  return r.finish(std::move(m));
+}
+template <>
+Result<DeleteTopic> decode_fields(Reader& r) {
+  DeleteTopic m;
+  m.req_id = r.u64("req_id");
+  m.name = r.str("name");
+  return r.finish(std::move(m));
+}
+
 }  // namespace
 
 template <class T>
@@ -299,6 +337,9 @@ template Result<End> decode(std::string_view);
 template Result<Notice> decode(std::string_view);
 template Result<Unsubscribe> decode(std::string_view);
 template Result<ErrorReply> decode(std::string_view);
+template Result<ListTopics> decode(std::string_view);
+template Result<TopicList> decode(std::string_view);
+template Result<DeleteTopic> decode(std::string_view);
 
 Message encode(const Hello& m) {
   Writer w(Hello::kCommand, Hello::kFields);
@@ -362,11 +403,11 @@ Message encode(const Credit& m) {
   w.pk.pack(m.bytes);
   return std::move(w.m);
 }
-Message encode_deliver(uint64_t sub_id, const std::vector<const Envelope*>& envelopes) {
+Message encode_deliver(uint64_t sub_id, const std::vector<StoredRecord>& records) {
   Writer w(Deliver::kCommand, Deliver::kFields);
   w.pk.pack(sub_id);
-  w.pk.pack_array(static_cast<uint32_t>(envelopes.size()));
-  for (const Envelope* e : envelopes) pack_envelope(w.pk, *e);
+  w.pk.pack_array(static_cast<uint32_t>(records.size()));
+  for (const StoredRecord& r : records) w.m.body.write(r.body.data(), r.body.size());
   return std::move(w.m);
 }
 Message encode(const End& m) {
@@ -391,6 +432,34 @@ Message encode(const ErrorReply& m) {
   w.pk.pack(m.req_id);
   w.pk.pack(static_cast<uint64_t>(m.code));
   w.pk.pack(m.text);
+  return std::move(w.m);
+}
+
+Message encode(const ListTopics& m) {
+  Writer w(ListTopics::kCommand, ListTopics::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack(m.pattern);
+  return std::move(w.m);
+}
+Message encode(const TopicList& m) {
+  Writer w(TopicList::kCommand, TopicList::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack_array(static_cast<uint32_t>(m.topics.size()));
+  for (const TopicInfo& t : m.topics) {
+    w.pk.pack_array(6);
+    w.pk.pack(t.name);
+    w.pk.pack(t.earliest_offset);
+    w.pk.pack(t.next_offset);
+    w.pk.pack(t.bytes);
+    w.pk.pack(t.first_ts);
+    w.pk.pack(t.last_ts);
+  }
+  return std::move(w.m);
+}
+Message encode(const DeleteTopic& m) {
+  Writer w(DeleteTopic::kCommand, DeleteTopic::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack(m.name);
   return std::move(w.m);
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/broker_engine.h"
 #include "core/envelope.h"
 #include "core/position.h"
 #include "core/result.h"
@@ -35,6 +36,9 @@ enum class Command : uint8_t {
   kEnd = 11,          // b->c [sub_id]  every matched topic caught up (once)
   kNotice = 12,       // b->c [sub_id, text]
   kUnsubscribe = 13,  // c->b [req_id, sub_id]
+  kListTopics = 16,   // c->b [req_id, pattern]
+  kTopicList = 17,    // b->c [req_id, [[name, earliest, next, bytes, first_ts, last_ts]...]]
+  kDeleteTopic = 18,  // c->b [req_id, name] -> OK or ERROR
   kError = 15,        // b->c [req_id, code, text]  req_id 0: not tied to a request
 };
 
@@ -44,6 +48,7 @@ enum class ErrorCode : uint16_t {
   kRejected = 3,             // a valid frame the broker refuses: bad topic or pattern, too large
   kUnknownSubscription = 5,  // sub_id unknown to this broker (restarted, or session expired)
   kInternal = 6,
+  kStorage = 7,              // could not store or sync the batch (disk full, I/O error)
 };
 
 std::string_view command_name(Command c);
@@ -132,6 +137,24 @@ struct Unsubscribe {
   uint64_t req_id = 0;
   uint64_t sub_id = 0;
 };
+struct ListTopics {
+  static constexpr Command kCommand = Command::kListTopics;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::string pattern;
+};
+struct TopicList {
+  static constexpr Command kCommand = Command::kTopicList;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::vector<TopicInfo> topics;
+};
+struct DeleteTopic {
+  static constexpr Command kCommand = Command::kDeleteTopic;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::string name;
+};
 struct ErrorReply {
   static constexpr Command kCommand = Command::kError;
   static constexpr uint32_t kFields = 3;
@@ -158,8 +181,11 @@ Message encode(const End&);
 Message encode(const Notice&);
 Message encode(const Unsubscribe&);
 Message encode(const ErrorReply&);
-// Deliveries are packed from the broker's stored envelopes without copying them.
-Message encode_deliver(uint64_t sub_id, const std::vector<const Envelope*>& envelopes);
+Message encode(const ListTopics&);
+Message encode(const TopicList&);
+Message encode(const DeleteTopic&);
+// Deliveries are stored records, sent as they are stored (each body is an envelope).
+Message encode_deliver(uint64_t sub_id, const std::vector<StoredRecord>& records);
 Message encode_publish(uint64_t req_id, const std::vector<Envelope>& envelopes);
 
 // Checks the 2-byte header; returns the command. Errors say what was wrong.

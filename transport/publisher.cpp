@@ -36,6 +36,8 @@ class PublishRun {
   void read_input();
   Status handle_replies();
   Status check_timers();
+  // Queues every unconfirmed batch to be sent again, oldest first, ahead of new ones.
+  void resend_all();
   size_t rate_allowance() const;
 
   BrokerConnection& conn_;
@@ -59,6 +61,7 @@ class PublishRun {
   bool heard_ = false;
   uint64_t instance_ = 0;
   uint64_t hello_req_ = 0;  // 0 until HELLO is sent
+  uint64_t disconnects_ = 0;  // connection losses already handled
   bool welcomed_ = false;   // the broker answered HELLO: its limits are known
 };
 
@@ -157,10 +160,8 @@ Status PublishRun::handle_replies() {
       if (!m) return runtime_error(m.error().message);
       // A new broker instance lost whatever was sent to the old one: send again now.
       if (instance_ != 0 && m->instance != instance_) {
-        log_info("broker at {} restarted; sending {} unconfirmed messages again", conn_.url(),
-                 in_batches_);
-        unsent_.clear();
-        for (auto& [req, b] : batches_) unsent_.push_back(req);
+        log_info("broker at {} restarted", conn_.url());
+        resend_all();
       }
       instance_ = m->instance;
     } else if (r.command == proto::Command::kError) {
@@ -179,6 +180,13 @@ Status PublishRun::handle_replies() {
       batches_.erase(it);
     }
   }
+}
+
+void PublishRun::resend_all() {
+  unsent_.clear();
+  for (auto& [req, b] : batches_) unsent_.push_back(req);
+  if (!batches_.empty())
+    log_debug("sending {} unconfirmed messages to {} again", in_batches_, conn_.url());
 }
 
 Status PublishRun::check_timers() {
@@ -213,6 +221,11 @@ Status PublishRun::run() {
   while (true) {
     if (stop_) return Error{ErrorKind::kInterrupted, "interrupted"};
     if (failure_) input_done_ = true;  // publish what was read, read no more
+    if (conn_.disconnects() != disconnects_) {
+      // What was in flight on the lost connection is gone; keep the order by resending first.
+      disconnects_ = conn_.disconnects();
+      resend_all();
+    }
     if (hello_req_ == 0) {
       // Pipelined: arguments go out without waiting; stdin waits to learn the size limit.
       uint64_t req = conn_.next_request_id();
@@ -240,8 +253,8 @@ Status PublishRun::run() {
   }
   if (failure_) {
     uint64_t lost = numbered_ - report_.confirmed;
-    return runtime_error(
-        fmt::format("{} ({} of {} messages not published)", failure_->message, lost, numbered_));
+    return runtime_error(fmt::format("{} ({} of the {} messages read were not published)",
+                                     failure_->message, lost, numbered_));
   }
   return ok_status();
 }

@@ -26,7 +26,7 @@ class SubscribeRun {
   // nullopt: keep going; a value or an error: stop.
   using Step = std::optional<Result<SubscribeEnd>>;
 
-  void request_subscription() { subscribe_req_ = 0, want_subscribe_ = true; }
+  void request_subscription() { subscribe_req_ = 0, want_subscribe_ = true, awaiting_ok_ = true; }
   void send_subscribe();
   Step handle(const Reply& r);
   Step deliver(std::string_view body);
@@ -45,7 +45,9 @@ class SubscribeRun {
   uint64_t ungranted_bytes_ = 0;
   bool want_subscribe_ = true;
   uint64_t subscribe_req_ = 0;  // request id of the SUBSCRIBE awaiting its answer
-  bool subscribed_ = false;
+  bool subscribed_ = false;   // the broker accepted the subscription at least once
+  bool awaiting_ok_ = true;   // deliveries before the OK belong to a replaced subscription
+  uint64_t disconnects_ = 0;  // connection losses already handled
   bool warned_silence_ = false;
   uint64_t instance_ = 0;
   Clock::time_point start_ = Clock::now();
@@ -77,14 +79,15 @@ Result<SubscribeEnd> SubscribeRun::finish(SubscribeEnd end) {
 }
 
 SubscribeRun::Step SubscribeRun::deliver(std::string_view body) {
+  if (awaiting_ok_) return std::nullopt;
   auto m = proto::decode<proto::Deliver>(body);
   if (!m) return Result<SubscribeEnd>(runtime_error(m.error().message));
+  // The broker charged the records' bytes; the frame is a few bytes more, and
+  // the broker caps what a subscription may hold, so the difference is harmless.
+  ungranted_bytes_ += body.size();
   for (const Envelope& e : m->envelopes) {
     ungranted_messages_ += 1;
-    ungranted_bytes_ += e.size();
-    uint64_t& next = cursors_[e.topic];
-    if (e.offset < next) continue;  // already seen before a resubscription
-    next = e.offset + 1;
+    cursors_[e.topic] = e.offset + 1;
     if (Status s = sink_.write(e); !s) return Result<SubscribeEnd>(s.error());
     ++unflushed_;
     if (config_.count && ++received_ >= *config_.count) return finish(SubscribeEnd::kCount);
@@ -107,6 +110,7 @@ SubscribeRun::Step SubscribeRun::handle(const Reply& r) {
         if (!subscribed_)
           log_debug("subscribed to {} at {}", fmt::join(config_.patterns, " "), conn_.url());
         subscribed_ = true;
+        awaiting_ok_ = false;
       }
       return std::nullopt;
     case Command::kEnd:
@@ -146,6 +150,10 @@ SubscribeRun::Step SubscribeRun::check_timers() {
   auto now = Clock::now();
   if (config_.timeout && now - start_ >= *config_.timeout) {
     if (Status s = sink_.flush(); !s) return Result<SubscribeEnd>(s.error());
+    if (!subscribed_)
+      return Result<SubscribeEnd>(
+          Error{ErrorKind::kTimeout, fmt::format("cannot reach a broker at {} within {}", conn_.url(),
+                                                 format_duration(*config_.timeout))});
     if (!config_.count && !config_.exit_at_end)
       return Result<SubscribeEnd>(SubscribeEnd::kTimedOut);
     std::string got = config_.count
@@ -165,7 +173,8 @@ SubscribeRun::Step SubscribeRun::check_timers() {
              format_duration(config_.unreachable_after));
     warned_silence_ = true;
   }
-  if (silent >= std::chrono::seconds(1) && now - last_ping_ >= std::chrono::seconds(1)) {
+  // Pings keep this client known to the broker and reveal a restarted broker.
+  if (now - last_ping_ >= std::chrono::seconds(1)) {
     conn_.send(proto::encode(proto::Ping{conn_.next_request_id()}));
     last_ping_ = now;
   }
@@ -177,6 +186,11 @@ Result<SubscribeEnd> SubscribeRun::run() {
     if (stop_) {
       (void)sink_.flush();
       return Error{ErrorKind::kInterrupted, "interrupted"};
+    }
+    if (conn_.disconnects() != disconnects_) {
+      // The lost connection took the subscription with it.
+      disconnects_ = conn_.disconnects();
+      request_subscription();
     }
     if (want_subscribe_) send_subscribe();
     if (Step s = check_timers()) return std::move(*s);

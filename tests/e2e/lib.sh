@@ -6,6 +6,8 @@ set -euo pipefail
 : "${EDATOOL:?set EDATOOL to the edatool binary}"
 TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/edatool-$TEST_NAME.XXXXXX")
+# Brokers started without --data keep their log under $XDG_DATA_HOME: keep it in this test's dir.
+export XDG_DATA_HOME=$WORK/xdg
 FAILURES=0
 CHECKS=0
 declare -a BACKGROUND_PIDS=()
@@ -108,4 +110,70 @@ free_port() {
 finish() {
   echo "$TEST_NAME: $CHECKS passed, $FAILURES failed"
   [ "$FAILURES" -eq 0 ]
+}
+
+# ---- helpers for errors_test.sh and faults_test.sh ----
+
+# now_ms: milliseconds since the epoch, for measuring how long a command took.
+now_ms() { date +%s%3N; }
+
+# run_timed CMD...: like run, and sets ELAPSED_MS to how long CMD took.
+run_timed() {
+  local start
+  start=$(now_ms)
+  run "$@"
+  ELAPSED_MS=$(($(now_ms) - start))
+}
+
+# check_error EXPECTED_RC NEEDLE DESCRIPTION: after `run`, checks the exit status,
+# that stderr is diagnostics only (every line starts with "edatool: "), and that
+# its first line names the problem (contains NEEDLE).
+check_error() {
+  local expected_rc=$1 needle=$2 what=$3 first
+  check_eq "$RC" "$expected_rc" "$what: exit status (stderr: $ERR)"
+  first=$(printf '%s\n' "$ERR" | sed -n 1p)
+  if [[ "$first" == "edatool: "* && "$first" == *"$needle"* ]]; then
+    pass
+  else
+    fail "$what: first stderr line should be 'edatool: ...$needle...', stderr was [$ERR]"
+  fi
+  if [ -n "$ERR" ] && ! printf '%s\n' "$ERR" | grep -qv '^edatool: '; then
+    pass
+  else
+    fail "$what: every stderr line should start with 'edatool: ', stderr was [$ERR]"
+  fi
+}
+
+# check_lt ACTUAL LIMIT DESCRIPTION: integer ACTUAL < LIMIT.
+check_lt() {
+  if [ "$1" -lt "$2" ]; then pass; else fail "$3: expected less than $2, got $1"; fi
+}
+
+# wait_until SECONDS CMD...: polls CMD until it succeeds; returns 1 after SECONDS.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "timed out after waiting for: $*" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+# line_count FILE: number of lines in FILE (0 when it does not exist).
+line_count() { if [ -e "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+
+# start_broker_at NAME URL [ARGS...]: starts a broker on a given URL (e.g. a fixed
+# port, to restart it there); sets BROKER_URL and BROKER_PID, exports EDATOOL_BROKER.
+start_broker_at() {
+  local name=$1 url=$2
+  shift 2
+  "$EDATOOL" broker --bind "$url" "$@" 2>"$WORK/$name.log" &
+  BROKER_PID=$!
+  BACKGROUND_PIDS+=("$BROKER_PID")
+  wait_for_line "$WORK/$name.log" 'listening on '
+  BROKER_URL=$url
+  export EDATOOL_BROKER=$BROKER_URL
 }

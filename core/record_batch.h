@@ -1,0 +1,40 @@
+// A batch of records framed for storage: one contiguous buffer that a disk
+// log writes with one call, plus where each record sits in it.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/envelope.h"
+
+namespace eda {
+
+class RecordBatch {
+ public:
+  struct Entry {
+    uint64_t offset;
+    int64_t ts;
+    size_t position;  // of the frame within data()
+    size_t size;      // of the frame
+  };
+
+  // Encodes `e` (its offset must be set) and frames it.
+  void add(const Envelope& e);
+  void clear();
+
+  std::string_view data() const { return data_; }
+  std::span<const Entry> entries() const { return entries_; }
+  bool empty() const { return entries_.empty(); }
+  // The msgpack body of the i-th record.
+  std::string_view body(size_t i) const;
+
+ private:
+  std::string data_;
+  std::string scratch_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace eda

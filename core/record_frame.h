@@ -1,0 +1,32 @@
+// Framing of one stored record (docs/STORAGE.md "Segment file"):
+// [body length u32][CRC-32C u32 of ts+body][ts i64][body].
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace eda {
+
+void append_frame(std::string& out, int64_t ts, std::string_view body);
+
+enum class FrameStatus {
+  kOk,
+  kIncomplete,  // the bytes end inside the frame (a torn write, or more to read)
+  kBadLength,   // length 0 or over the format's maximum
+  kBadChecksum,
+};
+
+struct Frame {
+  FrameStatus status = FrameStatus::kIncomplete;
+  int64_t ts = 0;
+  std::string_view body;  // points into the checked bytes
+  size_t size = 0;        // header + body, when the length is sane
+};
+
+// Checks the frame at the start of `bytes`.
+Frame check_frame(std::string_view bytes);
+
+std::string_view frame_status_name(FrameStatus s);
+
+}  // namespace eda
