@@ -12,6 +12,9 @@ std::span<const Command> command_table() {
       {"broker", "run a broker that keeps and delivers events", setup_broker},
       {"pub", "publish messages from arguments or stdin", setup_pub},
       {"sub", "subscribe to topics and print their messages", setup_sub},
+      {"tail", "show the last messages of a topic, and follow it with -f", setup_tail},
+      {"replay", "replay a topic's stored log, to stdout or into another topic", setup_replay},
+      {"topic", "list, inspect and delete topics", setup_topic},
   };
   return kCommands;
 }

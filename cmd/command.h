@@ -47,5 +47,14 @@ const std::atomic<bool>& install_stop_signals();
 Runner setup_broker(CLI::App& app, const GlobalOptions& global);
 Runner setup_pub(CLI::App& app, const GlobalOptions& global);
 Runner setup_sub(CLI::App& app, const GlobalOptions& global);
+Runner setup_tail(CLI::App& app, const GlobalOptions& global);
+Runner setup_replay(CLI::App& app, const GlobalOptions& global);
+Runner setup_topic(CLI::App& app, const GlobalOptions& global);
+
+struct SubscribeConfig;
+struct OutputOptions;
+// Subscribes as `config` says and prints to stdout; sub and tail share it.
+int run_subscription(const SubscribeConfig& config, const OutputOptions& output,
+                     const GlobalOptions& global);
 
 }  // namespace eda

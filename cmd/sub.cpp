@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 
 #include "cmd/command.h"
+#include "cmd/output_options.h"
 #include "core/duration.h"
-#include "core/envelope_output.h"
 #include "core/topic.h"
 #include "transport/subscriber.h"
 
@@ -16,8 +16,7 @@ struct SubOptions {
   int64_t count = -1;
   bool exit_at_end = false;
   std::string timeout;
-  std::string format = "raw";
-  std::string output_template;
+  OutputOptions output;
 };
 
 Result<SubscribeConfig> make_config(const SubOptions& o) {
@@ -39,28 +38,19 @@ Result<SubscribeConfig> make_config(const SubOptions& o) {
   return config;
 }
 
-int run_sub(const SubOptions& o, const GlobalOptions& g) {
-  auto config = make_config(o);
-  if (!config) return report(config.error());
-  auto format = parse_output_format(o.format);
-  if (!format) return report(format.error());
-  std::optional<OutputTemplate> tmpl;
-  if (!o.output_template.empty()) {
-    auto t = OutputTemplate::compile(o.output_template);
-    if (!t) return report(t.error());
-    tmpl = std::move(*t);
-  }
+}  // namespace
+
+int run_subscription(const SubscribeConfig& config, const OutputOptions& output,
+                     const GlobalOptions& g) {
+  auto sink = make_stdout_sink(output);
+  if (!sink) return report(sink.error());
   auto connection = BrokerConnection::open(g.broker);
   if (!connection) return report(connection.error());
-
   const std::atomic<bool>& stop = install_stop_signals();
-  FdSink sink(1, *format, std::move(tmpl));
-  auto end = subscribe(**connection, *config, sink, stop);
+  auto end = subscribe(**connection, config, **sink, stop);
   if (!end) return report(end.error());
   return kExitOk;
 }
-
-}  // namespace
 
 Runner setup_sub(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<SubOptions>();
@@ -74,13 +64,12 @@ Runner setup_sub(CLI::App& app, const GlobalOptions& global) {
   app.add_flag("-e,--exit-at-end", o->exit_at_end, "exit once caught up with every matched topic");
   app.add_option("--timeout", o->timeout,
                  "stop after DUR; exit 3 if -n or -e was not satisfied by then");
-  app.add_option("--format", o->format, "output: raw (payload per line), json, msgpack")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"raw", "json", "msgpack"}));
-  app.add_option("--template", o->output_template,
-                 "kcat-like output: %t topic %o offset %k key %s payload %T ts %i id %h headers "
-                 "%{name} one header; \\n \\t");
-  return [o, &global] { return run_sub(*o, global); };
+  add_output_options(app, o->output);
+  return [o, &global] {
+    auto config = make_config(*o);
+    if (!config) return report(config.error());
+    return run_subscription(*config, o->output, global);
+  };
 }
 
 }  // namespace eda

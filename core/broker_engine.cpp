@@ -167,23 +167,6 @@ void BrokerEngine::make_visible(Topic& t, uint64_t next) {
   for (SubscriptionId id : t.watchers) mark_ready(id, *subs_.at(id));
 }
 
-uint64_t BrokerEngine::resolve(Topic& t, const Position& p) {
-  using K = Position::Kind;
-  uint64_t earliest = t.log->earliest_offset();
-  uint64_t end = t.visible;
-  switch (p.kind) {
-    case K::kEarliest: return earliest;
-    case K::kLatest: return end;
-    case K::kOffset: return std::clamp<uint64_t>(static_cast<uint64_t>(p.value), earliest, end);
-    case K::kLast: return end - std::min<uint64_t>(static_cast<uint64_t>(p.value), end - earliest);
-    case K::kTime: {
-      auto offset = t.log->offset_for_time(p.value);
-      return offset ? std::min(*offset, end) : end;
-    }
-  }
-  return end;
-}
-
 Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request) {
   if (request.patterns.empty()) return invalid_argument("subscribe needs at least one pattern");
   for (const std::string& p : request.patterns)
@@ -196,7 +179,7 @@ Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request) 
     auto resumed = request.resume.find(name);
     uint64_t start = resumed != request.resume.end()
                          ? std::clamp(resumed->second, topic->log->earliest_offset(), topic->visible)
-                         : resolve(*topic, request.from);
+                         : resolve_position(*topic->log, request.from, topic->visible);
     watch(*sub, id, *topic, start);
   }
   mark_ready(id, *sub);
@@ -314,7 +297,7 @@ std::vector<TopicInfo> BrokerEngine::topics() {
 
 Status BrokerEngine::delete_topic(const std::string& name) {
   auto it = topics_.find(name);
-  if (it == topics_.end()) return invalid_argument(fmt::format("no topic named '{}'", name));
+  if (it == topics_.end()) return runtime_error(fmt::format("no topic named '{}'", name));
   Topic* t = it->second.get();
   for (auto& [id, sub] : subs_)
     std::erase_if(sub->cursors, [&](const Subscription::Cursor& c) { return c.topic == t; });

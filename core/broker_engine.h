@@ -113,7 +113,6 @@ class BrokerEngine {
   Result<Topic*> topic_for_publish(const std::string& name);
   Topic& add_topic(const std::string& name, std::unique_ptr<TopicLog> log);
   void watch(Subscription& sub, SubscriptionId id, Topic& topic, uint64_t start);
-  uint64_t resolve(Topic& topic, const Position& p);
   void mark_ready(SubscriptionId id, Subscription& sub);
   void make_visible(Topic& topic, uint64_t next);
   bool has_backlog(const Subscription& sub) const;

@@ -18,6 +18,8 @@ class EnvelopeSink {
   virtual Status write(const Envelope& e) = 0;
   // No further message is waiting: what was written should reach its reader now.
   virtual Status flush() = 0;
+  // True once the sink wants no more messages (replay --to reached).
+  virtual bool done() const { return false; }
 };
 
 enum class OutputFormat {

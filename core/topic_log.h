@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/position.h"
 #include "core/record_batch.h"
 #include "core/result.h"
 #include "core/segment.h"
@@ -46,8 +47,11 @@ class TopicLog {
   // Persists what helps the next start (index files); the log stays usable.
   virtual Status checkpoint() = 0;
 
-  // Deletes all of the topic's data.
+  // Deletes all of the topic's data; the log is not used afterwards.
   virtual Status destroy() = 0;
 };
+
+// The offset a read from `p` starts at, when records below `end` may be read.
+uint64_t resolve_position(TopicLog& log, const Position& p, uint64_t end);
 
 }  // namespace eda

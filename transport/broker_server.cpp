@@ -233,7 +233,7 @@ void BrokerServer::handle_delete_topic(const std::string& peer, std::string_view
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
   if (Status s = engine_->delete_topic(m->name); !s)
-    return reply_error(peer, m->req_id, ErrorCode::kRejected, s.error().message);
+    return reply_error(peer, m->req_id, ErrorCode::kNotFound, s.error().message);
   log_info("topic {} deleted", m->name);
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
 }

@@ -49,6 +49,7 @@ enum class ErrorCode : uint16_t {
   kUnknownSubscription = 5,  // sub_id unknown to this broker (restarted, or session expired)
   kInternal = 6,
   kStorage = 7,              // could not store or sync the batch (disk full, I/O error)
+  kNotFound = 8,             // no such topic
 };
 
 std::string_view command_name(Command c);

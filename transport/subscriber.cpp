@@ -89,6 +89,7 @@ SubscribeRun::Step SubscribeRun::deliver(std::string_view body) {
     ungranted_messages_ += 1;
     cursors_[e.topic] = e.offset + 1;
     if (Status s = sink_.write(e); !s) return Result<SubscribeEnd>(s.error());
+    if (sink_.done()) return finish(SubscribeEnd::kSinkDone);
     ++unflushed_;
     if (config_.count && ++received_ >= *config_.count) return finish(SubscribeEnd::kCount);
   }

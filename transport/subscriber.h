@@ -33,6 +33,7 @@ enum class SubscribeEnd {
   kCount,     // -n reached
   kCaughtUp,  // -e and every matched topic was caught up
   kTimedOut,  // --timeout ran out (an error only if -n or -e was asked)
+  kSinkDone,  // the sink wanted no more (replay --to)
 };
 
 // Subscribes and feeds `sink` until a stop condition. Errors: kInvalidArgument

@@ -1,0 +1,83 @@
+// edatool topic list|stats|delete: what topics a broker holds.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cmd/command.h"
+#include "core/position.h"
+#include "core/topic.h"
+#include "transport/admin_client.h"
+
+namespace eda {
+namespace {
+
+constexpr std::chrono::seconds kAdminTimeout{5};
+
+struct TopicOptions {
+  std::string pattern = ">";
+  std::string name;
+  bool json = false;
+  CLI::App* list = nullptr;
+  CLI::App* stats = nullptr;
+  CLI::App* remove = nullptr;
+};
+
+std::string time_or_dash(int64_t ts) { return ts ? format_rfc3339(ts) : "-"; }
+
+void print_stats(const std::vector<TopicInfo>& topics, bool json) {
+  if (json) {
+    for (const TopicInfo& t : topics) {
+      nlohmann::ordered_json j{{"topic", t.name},
+                               {"messages", t.next_offset - t.earliest_offset},
+                               {"bytes", t.bytes},
+                               {"first_offset", t.earliest_offset},
+                               {"next_offset", t.next_offset},
+                               {"first_ts", t.first_ts},
+                               {"last_ts", t.last_ts}};
+      fmt::print("{}\n", j.dump());
+    }
+    return;
+  }
+  fmt::print("{:<32} {:>12} {:>14} {:>12} {:>12}  {:<24} {}\n", "TOPIC", "MESSAGES", "BYTES",
+             "FIRST", "NEXT", "FIRST TIME", "LAST TIME");
+  for (const TopicInfo& t : topics)
+    fmt::print("{:<32} {:>12} {:>14} {:>12} {:>12}  {:<24} {}\n", t.name,
+               t.next_offset - t.earliest_offset, t.bytes, t.earliest_offset, t.next_offset,
+               time_or_dash(t.first_ts), time_or_dash(t.last_ts));
+}
+
+int run_topic(const TopicOptions& o, const GlobalOptions& g) {
+  auto connection = BrokerConnection::open(g.broker);
+  if (!connection) return report(connection.error());
+  if (o.remove->parsed()) {
+    if (Status s = validate_topic(o.name); !s) return report(s.error());
+    if (Status s = delete_topic(**connection, o.name, kAdminTimeout); !s) return report(s.error());
+    return kExitOk;
+  }
+  if (Status s = validate_pattern(o.pattern); !s) return report(s.error());
+  auto topics = list_topics(**connection, o.pattern, kAdminTimeout);
+  if (!topics) return report(topics.error());
+  if (o.stats->parsed()) {
+    print_stats(*topics, o.json);
+  } else {
+    for (const TopicInfo& t : *topics) fmt::print("{}\n", t.name);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner setup_topic(CLI::App& app, const GlobalOptions& global) {
+  auto o = std::make_shared<TopicOptions>();
+  app.require_subcommand(1);
+  o->list = app.add_subcommand("list", "topic names, one per line");
+  o->list->add_option("pattern", o->pattern, "only topics matching PATTERN")->capture_default_str();
+  o->stats = app.add_subcommand("stats", "messages, bytes, offsets and times per topic");
+  o->stats->add_option("pattern", o->pattern, "only topics matching PATTERN")->capture_default_str();
+  o->stats->add_flag("--json", o->json, "one JSON object per topic");
+  o->remove = app.add_subcommand("delete", "delete a topic and all its messages");
+  o->remove->add_option("name", o->name, "topic to delete")->required();
+  return [o, &global] { return run_topic(*o, global); };
+}
+
+}  // namespace eda
