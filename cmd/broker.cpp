@@ -28,7 +28,8 @@ constexpr const char* kDiskRetentionAge = "7d";
 
 Result<EngineConfig> make_config(const BrokerOptions& o) {
   EngineConfig config;
-  if (o.memory && !o.data.empty()) return invalid_argument("choose --data DIR or --memory, not both");
+  if (o.memory && !o.data.empty())
+    return invalid_argument("choose --data DIR or --memory, not both");
   if (!o.memory) config.data_dir = o.data.empty() ? default_data_dir() : o.data;
   auto fsync = parse_fsync_policy(o.fsync);
   if (!fsync) return fsync.error();
@@ -62,7 +63,8 @@ int run_broker(const BrokerOptions& o) {
   auto config = make_config(o);
   if (!config) return report(config.error());
   BrokerConfig server_config;
-  server_config.binds = o.binds.empty() ? std::vector<std::string>{"tcp://127.0.0.1:7670"} : o.binds;
+  server_config.binds =
+      o.binds.empty() ? std::vector<std::string>{"tcp://127.0.0.1:7670"} : o.binds;
 
   const std::atomic<bool>& stop = install_stop_signals();
   std::vector<std::string> notes;
@@ -89,19 +91,25 @@ Runner setup_broker(CLI::App& app, const GlobalOptions&) {
   app.add_option("--bind", o->binds,
                  "listen on URL (repeatable; default tcp://127.0.0.1:7670; tcp://HOST:* picks a "
                  "free port)")
+      ->type_name("URL")
       ->allow_extra_args(false);
-  app.add_option("--data", o->data, "keep the log in DIR (default $XDG_DATA_HOME/edatool)");
+  app.add_option("--data", o->data, "keep the log in DIR (default $XDG_DATA_HOME/edatool)")
+      ->type_name("DIR");
   app.add_flag("--memory", o->memory, "keep messages in memory only");
   app.add_option("--fsync", o->fsync, "when a publish counts as stored: always, batch, never")
       ->capture_default_str()
       ->check(CLI::IsMember({"always", "batch", "never"}));
   app.add_option("--retention-age", o->retention_age,
-                 "drop data older than DUR (default 7d on disk, none in memory)");
+                 "drop data older than DUR (default 7d on disk, none in memory)")
+      ->type_name("DUR");
   app.add_option("--retention-bytes", o->retention_bytes,
-                 "keep at most this much per topic (default unlimited on disk, 256MiB in memory)");
+                 "keep at most this much per topic (default unlimited on disk, 256MiB in memory)")
+      ->type_name("SIZE");
   app.add_option("--segment-bytes", o->segment_bytes, "roll segment files at this size")
+      ->type_name("SIZE")
       ->capture_default_str();
   app.add_option("--max-message-bytes", o->max_message_bytes, "reject messages larger than this")
+      ->type_name("SIZE")
       ->capture_default_str();
   return [o] { return run_broker(*o); };
 }

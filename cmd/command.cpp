@@ -9,12 +9,95 @@ namespace eda {
 
 std::span<const Command> command_table() {
   static const Command kCommands[] = {
-      {"broker", "run a broker that keeps and delivers events", setup_broker},
-      {"pub", "publish messages from arguments or stdin", setup_pub},
-      {"sub", "subscribe to topics and print their messages", setup_sub},
-      {"tail", "show the last messages of a topic, and follow it with -f", setup_tail},
-      {"replay", "replay a topic's stored log, to stdout or into another topic", setup_replay},
-      {"topic", "list, inspect and delete topics", setup_topic},
+      {"broker", "run a broker that keeps and delivers events", setup_broker,
+       "Runs a broker in the foreground, logging to stderr. It prints where it listens and where "
+       "it keeps its data, and stops cleanly on SIGINT or SIGTERM: every publish it confirmed is "
+       "on disk.\n\n"
+       "Each topic is an append-only log of segment files under the data directory. A publish is "
+       "confirmed once stored under the --fsync policy: batch (the default) shares one fdatasync "
+       "among everything written meanwhile; always syncs each batch; never leaves it to the page "
+       "cache. On start the broker checks the end of each topic's last segment and cuts off a "
+       "torn or corrupt tail, saying how many bytes it cut. A second broker on the same data "
+       "directory refuses to start.\n\n"
+       "Retention drops whole segments that are older than --retention-age or beyond "
+       "--retention-bytes per topic; a subscriber that falls behind is told and resumes at the "
+       "earliest message kept.",
+       "# a broker on the default URL, data in ~/.local/share/edatool\n"
+       "edatool broker\n"
+       "# any free port on loopback plus a Unix socket, data in ./data\n"
+       "edatool broker --bind 'tcp://127.0.0.1:*' --bind ipc:///tmp/eda.sock --data ./data\n"
+       "# memory only, at most 64 MiB per topic\n"
+       "edatool broker --memory --retention-bytes 64MiB\n"},
+      {"pub", "publish messages from arguments or stdin", setup_pub,
+       "Publishes each MESSAGE argument as one message, or, with none, reads stdin: one message "
+       "per line by default (a last line without a newline counts), split at -d CHAR or at NUL "
+       "bytes with -0, all of stdin as one message with --whole, or JSON or msgpack envelopes as "
+       "sub writes them, which keeps their ids, keys and headers.\n\n"
+       "pub waits until the broker confirms every message as stored and exits 0 only then. "
+       "Batches that are not confirmed are sent again with the same ids, in order, after a lost "
+       "connection or a broker restart. Every message gets a time-ordered id (a ULID) unless "
+       "--id or the input gives one.",
+       "# one message per argument, with a key and typed headers\n"
+       "edatool pub -k order-7 -H source=web -H amount:=120 orders.eu.created '{\"id\":7}'\n"
+       "# one message per line of a growing log file\n"
+       "tail -F app.log | edatool pub logs.app\n"
+       "# copy a topic with ids, keys and headers intact\n"
+       "edatool sub orders.eu.created --from earliest -e --format json | edatool pub orders.copy "
+       "--json\n"},
+      {"sub", "subscribe to topics and print their messages", setup_sub,
+       "Prints the messages of every topic matching a PATTERN, each topic in offset order, "
+       "starting at --from (new messages only by default). A * in a pattern matches one token, "
+       "a > at the end one or more. Topics created later that match are followed from their "
+       "first message.\n\n"
+       "raw output is each payload and a newline; json is one object per line with topic, "
+       "offset, id, key, ts, headers and payload, or payload_base64 when the payload is not "
+       "valid UTF-8, so binary data is never lost; msgpack is the same as a binary stream. "
+       "Output is flushed whenever no further message is waiting. The broker sends only what "
+       "sub has room for, so a slow reader loses nothing.",
+       "# everything about EU orders, as JSON lines\n"
+       "edatool sub 'orders.eu.>' --format json\n"
+       "# the last 10 messages, then exit\n"
+       "edatool sub logs.app --from -10 -e\n"
+       "# wait at most 30s for 5 messages (exit 3 if they do not come)\n"
+       "edatool sub jobs.done -n 5 --timeout 30s --template '%k %s\\n'\n"},
+      {"tail", "show the last messages of a topic, and follow it with -f", setup_tail,
+       "Prints the last N messages of a topic (10 by default) and exits, or with -f keeps "
+       "printing new ones, like tail(1). It reads without consuming anything.",
+       "# the last 20 log lines, then follow\n"
+       "edatool tail logs.app -n 20 -f\n"},
+      {"replay", "replay a topic's stored log, to stdout or into another topic", setup_replay,
+       "Reads the stored log of the named topics in offset order, from --from (the earliest "
+       "message by default) to --to (inclusive) or the end, and exits. --speed original keeps "
+       "the gaps between the messages' timestamps; --republish publishes into another topic "
+       "instead of printing, keeping ids, keys and headers.\n\n"
+       "With --data DIR, replay reads a broker's data directory directly: no broker needs to "
+       "run, and a running broker is not disturbed.",
+       "# rebuild state from the whole log\n"
+       "edatool replay accounts.events --format json | ./rebuild-balances\n"
+       "# the last hour, at ten times the original pace\n"
+       "edatool replay sensors.temp --from @-1h --speed 10x\n"
+       "# offline, from a copy of a broker's data directory\n"
+       "edatool replay orders.eu.created --data /backup/edatool --from 1000 --to 1999\n"},
+      {"topic", "list, inspect and delete topics", setup_topic,
+       "topic list prints topic names, one per line; topic stats prints messages, bytes, first "
+       "and next offsets and first and last times per topic (--json for machines); topic delete "
+       "removes a topic and all its messages.",
+       "# topics under orders\n"
+       "edatool topic list 'orders.>'\n"
+       "# sizes as JSON\n"
+       "edatool topic stats --json\n"},
+      {"completion", "print a shell completion script (bash, zsh or fish)", setup_completion,
+       "Prints a completion script for the shell, generated from edatool's own flags. It "
+       "completes commands, flags, fixed choices, files, and topic names from the running "
+       "broker.",
+       "# bash, for this session\n"
+       "source <(edatool completion bash)\n"
+       "# fish, permanently\n"
+       "edatool completion fish > ~/.config/fish/completions/edatool.fish\n"},
+      {"man", "print a manual page in roff", setup_man,
+       "Prints the manual page of edatool, or of one COMMAND, generated from edatool's own flags.",
+       "# read the page of pub\n"
+       "edatool man pub | man -l -\n"},
   };
   return kCommands;
 }

@@ -27,6 +27,10 @@ struct Command {
   const char* summary;
   // Declares the subcommand's flags on `app`; the returned Runner reads them.
   Runner (*setup)(CLI::App& app, const GlobalOptions& global);
+  // For the man page: paragraphs separated by blank lines.
+  const char* description;
+  // For the man page: "# what it does" lines, each followed by the command.
+  const char* examples;
 };
 
 std::span<const Command> command_table();
@@ -50,6 +54,8 @@ Runner setup_sub(CLI::App& app, const GlobalOptions& global);
 Runner setup_tail(CLI::App& app, const GlobalOptions& global);
 Runner setup_replay(CLI::App& app, const GlobalOptions& global);
 Runner setup_topic(CLI::App& app, const GlobalOptions& global);
+Runner setup_completion(CLI::App& app, const GlobalOptions& global);
+Runner setup_man(CLI::App& app, const GlobalOptions& global);
 
 struct SubscribeConfig;
 struct OutputOptions;

@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <map>
 
-#include "cmd/command.h"
+#include "cmd/app.h"
 #include "core/log.h"
 
 namespace eda {
@@ -37,32 +37,9 @@ int unknown_command(std::string_view name) {
 }
 
 int run(int argc, char** argv) {
-  CLI::App app(
-      "edatool: events from the shell: a durable broker, pub/sub with filters, "
-      "work queues and replay",
-      "edatool");
-  app.set_version_flag("--version", std::string("edatool ") + EDATOOL_VERSION);
-  app.fallthrough();
-  app.require_subcommand(0, 1);
-  GlobalOptions global;
-  app.add_option("-b,--broker", global.broker, "broker URL: tcp://HOST:PORT or ipc://PATH")
-      ->envname("EDATOOL_BROKER")
-      ->capture_default_str();
-  app.add_option("--namespace", global.ns, "namespace that isolates names")
-      ->envname("EDATOOL_NAMESPACE")
-      ->capture_default_str();
-  app.add_flag("-q,--quiet", global.quiet, "print only errors on stderr");
-  app.add_flag("-v,--verbose", global.verbose, "print more on stderr (repeat for more)");
-
-  std::map<const CLI::App*, Runner> runners;
-  for (const Command& c : command_table()) {
-    CLI::App* sub = app.add_subcommand(c.name, c.summary);
-    runners[sub] = c.setup(*sub, global);
-  }
-  // Extras on the top level are an unknown command, reported with a suggestion below.
-  app.allow_extras();
-  for (CLI::App* sub : app.get_subcommands({})) sub->allow_extras(false);
-
+  auto command_line = make_command_line();
+  CLI::App& app = command_line->app;
+  GlobalOptions& global = command_line->global;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -93,7 +70,7 @@ int run(int argc, char** argv) {
     std::fputs(app.help().c_str(), stderr);
     return kExitUsage;
   }
-  return runners.at(chosen.front())();
+  return command_line->runners.at(chosen.front())();
 }
 
 }  // namespace

@@ -8,7 +8,8 @@ void add_output_options(CLI::App& app, OutputOptions& o) {
       ->check(CLI::IsMember({"raw", "json", "msgpack"}));
   app.add_option("--template", o.output_template,
                  "kcat-like output: %t topic %o offset %k key %s payload %T ts %i id %h headers "
-                 "%{name} one header; \\n \\t");
+                 "%{name} one header; \\n \\t")
+      ->type_name("FMT");
 }
 
 Result<std::unique_ptr<FdSink>> make_stdout_sink(const OutputOptions& o) {

@@ -121,24 +121,28 @@ int run_pub(const PubOptions& o, const GlobalOptions& g) {
 
 Runner setup_pub(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<PubOptions>();
-  app.add_option("topic", o->topic, "topic to publish to")->required();
-  app.add_option("message", o->messages, "messages, one per argument (default: read stdin)");
-  app.add_option("-k,--key", o->key, "message key");
+  app.add_option("TOPIC", o->topic, "topic to publish to")->required();
+  app.add_option("MESSAGE", o->messages, "messages, one per argument (default: read stdin)");
+  app.add_option("-k,--key", o->key, "message key")->type_name("KEY");
   app.add_option("-H,--header", o->headers,
                  "header name=value, or name:=42 / name:=true for typed values (repeatable)")
+      ->type_name("NAME=VALUE")
       ->allow_extra_args(false);
-  app.add_option("--id", o->id, "message id (for one message; default: a new ULID)");
-  app.add_option("-d,--delimiter", o->delimiter, "split stdin at CHAR instead of newlines");
+  app.add_option("--id", o->id, "message id (for one message; default: a new ULID)")
+      ->type_name("ID");
+  app.add_option("-d,--delimiter", o->delimiter, "split stdin at CHAR instead of newlines")
+      ->type_name("CHAR");
   app.add_flag("-0,--null", o->null_delimited, "split stdin at NUL bytes");
   app.add_flag("--whole", o->whole, "all of stdin is one message");
   app.add_option("-f,--file", o->files, "publish FILE's content as one message (repeatable)")
+      ->type_name("FILE")
       ->allow_extra_args(false);
   app.add_flag("--json", o->json, "stdin lines are JSON envelopes, as `sub --format json` writes");
   app.add_flag("--msgpack", o->msgpack,
                "stdin is msgpack envelopes, as `sub --format msgpack` writes");
-  app.add_option("--rate", o->rate, "publish at most N messages per second");
+  app.add_option("--rate", o->rate, "publish at most N messages per second")->type_name("N");
   app.add_flag("--no-confirm", o->no_confirm, "do not wait for the broker to confirm storage");
-  app.add_option("--timeout", o->timeout, "give up after DUR (exit 3), e.g. 5s");
+  app.add_option("--timeout", o->timeout, "give up after DUR (exit 3), e.g. 5s")->type_name("DUR");
   return [o, &global] { return run_pub(*o, global); };
 }
 

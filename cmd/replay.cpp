@@ -1,15 +1,15 @@
 // edatool replay: reads a topic's stored log in order, to stdout or into
 // another topic, from a broker or straight from its data directory.
+#include "core/replay.h"
+
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <thread>
 
-#include <unistd.h>
-
 #include "cmd/command.h"
 #include "cmd/output_options.h"
-#include "core/replay.h"
 #include "core/topic.h"
 #include "transport/publisher.h"
 #include "transport/subscriber.h"
@@ -53,9 +53,9 @@ Result<ReplayPlan> make_plan(const ReplayOptions& o) {
     if (Status s = validate_topic(o.republish); !s) return s.error();
     for (const std::string& n : o.names)
       if (topic_matches(n, o.republish))
-        return invalid_argument(fmt::format(
-            "--republish {} is one of the topics being replayed; choose another topic",
-            o.republish));
+        return invalid_argument(
+            fmt::format("--republish {} is one of the topics being replayed; choose another topic",
+                        o.republish));
   }
   return plan;
 }
@@ -90,8 +90,10 @@ int republish(const ReplayOptions& o, const ReplayPlan& plan, const GlobalOption
   Status published = ok_status();
   PublishReport counts;
   std::thread publisher([&] {
-    StreamSource source(fds[0], MessageInput(InputFraming::kMsgpack, '\n', kDefaultMaxMessageBytes));
-    published = publish(**connection, source, {o.republish, {}, {}, {}}, PublishConfig{}, stop, counts);
+    StreamSource source(fds[0],
+                        MessageInput(InputFraming::kMsgpack, '\n', kDefaultMaxMessageBytes));
+    published =
+        publish(**connection, source, {o.republish, {}, {}, {}}, PublishConfig{}, stop, counts);
     ::close(fds[0]);
   });
   Status read = ok_status();
@@ -121,13 +123,19 @@ int run_replay(const ReplayOptions& o, const GlobalOptions& g) {
 
 Runner setup_replay(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<ReplayOptions>();
-  app.add_option("name", o->names, "topics (or patterns) to replay")->required();
-  app.add_option("--from", o->from, "first message: earliest, N, -N, @TIME")->capture_default_str();
-  app.add_option("--to", o->to, "last message, inclusive: N or @TIME (default: the end)");
-  app.add_option("--speed", o->speed, "max, original (keep the gaps), or Nx (e.g. 10x)")
+  app.add_option("NAME", o->names, "topics (or patterns) to replay")->required();
+  app.add_option("--from", o->from, "first message: earliest, N, -N, @TIME")
+      ->type_name("POS")
       ->capture_default_str();
-  app.add_option("--republish", o->republish, "publish into TOPIC instead of printing");
-  app.add_option("--data", o->data, "read a broker's data directory directly, no broker needed");
+  app.add_option("--to", o->to, "last message, inclusive: N or @TIME (default: the end)")
+      ->type_name("POS");
+  app.add_option("--speed", o->speed, "max, original (keep the gaps), or Nx (e.g. 10x)")
+      ->type_name("SPEED")
+      ->capture_default_str();
+  app.add_option("--republish", o->republish, "publish into TOPIC instead of printing")
+      ->type_name("TOPIC");
+  app.add_option("--data", o->data, "read a broker's data directory directly, no broker needed")
+      ->type_name("DIR");
   add_output_options(app, o->output);
   return [o, &global] { return run_replay(*o, global); };
 }

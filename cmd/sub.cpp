@@ -54,16 +54,18 @@ int run_subscription(const SubscribeConfig& config, const OutputOptions& output,
 
 Runner setup_sub(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<SubOptions>();
-  app.add_option("pattern", o->patterns, "topics or patterns: * matches one token, > the rest")
+  app.add_option("PATTERN", o->patterns, "topics or patterns: * matches one token, > the rest")
       ->required();
   app.add_option("--from", o->from,
                  "where to start: latest, earliest, N (offset), -N (last N), @TIME (RFC 3339 or "
                  "@-10m)")
+      ->type_name("POS")
       ->capture_default_str();
-  app.add_option("-n,--count", o->count, "exit after COUNT messages");
+  app.add_option("-n,--count", o->count, "exit after COUNT messages")->type_name("COUNT");
   app.add_flag("-e,--exit-at-end", o->exit_at_end, "exit once caught up with every matched topic");
   app.add_option("--timeout", o->timeout,
-                 "stop after DUR; exit 3 if -n or -e was not satisfied by then");
+                 "stop after DUR; exit 3 if -n or -e was not satisfied by then")
+      ->type_name("DUR");
   add_output_options(app, o->output);
   return [o, &global] {
     auto config = make_config(*o);

@@ -18,8 +18,9 @@ struct TailOptions {
 
 Runner setup_tail(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<TailOptions>();
-  app.add_option("name", o->name, "topic (or pattern) to show")->required();
+  app.add_option("NAME", o->name, "topic (or pattern) to show")->required();
   app.add_option("-n,--lines", o->lines, "how many of the last messages to show")
+      ->type_name("N")
       ->capture_default_str();
   app.add_flag("-f,--follow", o->follow, "keep printing new messages as they arrive");
   add_output_options(app, o->output);

@@ -1,11 +1,12 @@
 // edatool topic list|stats|delete: what topics a broker holds.
+#include "core/topic.h"
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "cmd/command.h"
 #include "core/position.h"
-#include "core/topic.h"
 #include "transport/admin_client.h"
 
 namespace eda {
@@ -22,7 +23,9 @@ struct TopicOptions {
   CLI::App* remove = nullptr;
 };
 
-std::string time_or_dash(int64_t ts) { return ts ? format_rfc3339(ts) : "-"; }
+std::string time_or_dash(int64_t ts) {
+  return ts ? format_rfc3339(ts) : "-";
+}
 
 void print_stats(const std::vector<TopicInfo>& topics, bool json) {
   if (json) {
@@ -71,12 +74,13 @@ Runner setup_topic(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<TopicOptions>();
   app.require_subcommand(1);
   o->list = app.add_subcommand("list", "topic names, one per line");
-  o->list->add_option("pattern", o->pattern, "only topics matching PATTERN")->capture_default_str();
+  o->list->add_option("PATTERN", o->pattern, "only topics matching PATTERN")->capture_default_str();
   o->stats = app.add_subcommand("stats", "messages, bytes, offsets and times per topic");
-  o->stats->add_option("pattern", o->pattern, "only topics matching PATTERN")->capture_default_str();
+  o->stats->add_option("pattern", o->pattern, "only topics matching PATTERN")
+      ->capture_default_str();
   o->stats->add_flag("--json", o->json, "one JSON object per topic");
   o->remove = app.add_subcommand("delete", "delete a topic and all its messages");
-  o->remove->add_option("name", o->name, "topic to delete")->required();
+  o->remove->add_option("TOPIC", o->name, "topic to delete")->required();
   return [o, &global] { return run_topic(*o, global); };
 }
 

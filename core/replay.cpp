@@ -45,8 +45,8 @@ void ReplaySink::pace(int64_t ts) {
   auto due = first_wall_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(offset);
   // Short sleeps so an interrupt is noticed within 100 ms.
   while (now < due && !(stop_ && *stop_)) {
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        due - now, std::chrono::milliseconds(100)));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(due - now, std::chrono::milliseconds(100)));
     now = std::chrono::steady_clock::now();
   }
 }
@@ -113,8 +113,8 @@ Status read_offline(const OfflineRead& request, EnvelopeSink& sink, const std::a
     if (sink.done() || stop) break;
   }
   if (!any)
-    return runtime_error(fmt::format("no topic matching {} in {}",
-                                     fmt::join(request.patterns, " "), request.data_dir));
+    return runtime_error(fmt::format("no topic matching {} in {}", fmt::join(request.patterns, " "),
+                                     request.data_dir));
   return sink.flush();
 }
 

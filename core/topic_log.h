@@ -14,8 +14,8 @@
 namespace eda {
 
 struct RetentionPolicy {
-  uint64_t max_bytes = 0;   // 0: no limit
-  int64_t max_age_ms = 0;   // 0: no limit
+  uint64_t max_bytes = 0;  // 0: no limit
+  int64_t max_age_ms = 0;  // 0: no limit
 };
 
 class TopicLog {

@@ -4,7 +4,7 @@
 # EDATOOL_SKIP_SANITIZE=1 skips the second run (for a quick local loop).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-ensure_packages python3-zmq
+ensure_packages python3-zmq groff zsh fish
 cd "$EDATOOL_ROOT"
 
 jobs=$(nproc)

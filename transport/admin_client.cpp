@@ -33,10 +33,9 @@ Result<Reply> request(BrokerConnection& c, const proto::Message& m, uint64_t req
       }
     }
   }
-  return Error{ErrorKind::kTimeout,
-               fmt::format("{} from the broker at {} within {}",
-                           sent ? "no answer" : "cannot reach a broker", c.url(),
-                           format_duration(timeout))};
+  return Error{ErrorKind::kTimeout, fmt::format("{} from the broker at {} within {}",
+                                                sent ? "no answer" : "cannot reach a broker",
+                                                c.url(), format_duration(timeout))};
 }
 
 }  // namespace

@@ -1,0 +1,57 @@
+#include "cmd/app.h"
+
+namespace eda {
+
+std::unique_ptr<CommandLine> make_command_line() {
+  auto cl = std::make_unique<CommandLine>();
+  CLI::App& app = cl->app;
+  app.set_version_flag("--version", std::string("edatool ") + EDATOOL_VERSION);
+  app.fallthrough();
+  app.require_subcommand(0, 1);
+  app.add_option("-b,--broker", cl->global.broker, "broker URL: tcp://HOST:PORT or ipc://PATH")
+      ->type_name("URL")
+      ->envname("EDATOOL_BROKER")
+      ->capture_default_str();
+  app.add_option("--namespace", cl->global.ns, "namespace that isolates names")
+      ->type_name("NS")
+      ->envname("EDATOOL_NAMESPACE")
+      ->capture_default_str();
+  app.add_flag("-q,--quiet", cl->global.quiet, "print only errors on stderr");
+  app.add_flag("-v,--verbose", cl->global.verbose, "print more on stderr (repeat for more)");
+  for (const Command& c : command_table()) {
+    CLI::App* sub = app.add_subcommand(c.name, c.summary);
+    cl->runners[sub] = c.setup(*sub, cl->global);
+  }
+  // Extras on the top level are an unknown command (main reports it with a
+  // suggestion); a subcommand's unknown options fall through to there too.
+  app.allow_extras();
+  for (CLI::App* sub : app.get_subcommands({})) sub->allow_extras(false);
+  return cl;
+}
+
+const Command* find_command(std::string_view name) {
+  for (const Command& c : command_table())
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+std::vector<std::string> option_choices(const CLI::Option& option) {
+  auto& o = const_cast<CLI::Option&>(option);
+  // CLI::IsMember describes itself as "{a,b,c}"; get_validator(i) throws past the last.
+  for (int i = 0;; ++i) {
+    const CLI::Validator* v = nullptr;
+    try {
+      v = o.get_validator(i);
+    } catch (const CLI::OptionNotFound&) {
+      return {};
+    }
+    std::string d = v->get_description();
+    if (d.size() < 2 || d.front() != '{' || d.back() != '}') continue;
+    std::vector<std::string> choices;
+    std::stringstream items(d.substr(1, d.size() - 2));
+    for (std::string item; std::getline(items, item, ',');) choices.push_back(item);
+    return choices;
+  }
+}
+
+}  // namespace eda
