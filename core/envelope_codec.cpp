@@ -95,9 +95,19 @@ std::string encode_envelope(const Envelope& e) {
   return std::string(buf.data(), buf.size());
 }
 
+msgpack::object_handle unpack_bounded(const char* data, size_t size, size_t& offset) {
+  // Batches and maps stay far below these; strings and bins stay below the
+  // storage format's largest record.
+  static const msgpack::unpack_limit kLimits(/*array=*/1u << 20, /*map=*/1u << 16,
+                                             /*str=*/64u << 20, /*bin=*/64u << 20,
+                                             /*ext=*/1u << 10, /*depth=*/32);
+  return msgpack::unpack(data, size, offset, nullptr, nullptr, kLimits);
+}
+
 Result<Envelope> decode_envelope(std::string_view bytes) {
   try {
-    auto handle = msgpack::unpack(bytes.data(), bytes.size());
+    size_t offset = 0;
+    auto handle = unpack_bounded(bytes.data(), bytes.size(), offset);
     return unpack_envelope(handle.get());
   } catch (const std::exception& ex) {
     return malformed(ex.what());

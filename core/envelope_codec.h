@@ -6,8 +6,8 @@
 // A batch is an array of envelopes. docs/PROTOCOL.md describes the same layout.
 #pragma once
 
-#include <msgpack.hpp>
 #include <cstring>
+#include <msgpack.hpp>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -33,6 +33,11 @@ void pack_batch(msgpack::packer<Stream>& pk, std::span<const Envelope> batch) {
   pk.pack_array(static_cast<uint32_t>(batch.size()));
   for (const Envelope& e : batch) pack_envelope(pk, e);
 }
+
+// Unpacks one msgpack value at `offset` (advanced past it) with limits on
+// declared sizes, so a few hostile bytes cannot make it allocate gigabytes.
+// Throws msgpack's exceptions (insufficient_bytes when the value is incomplete).
+msgpack::object_handle unpack_bounded(const char* data, size_t size, size_t& offset);
 
 // Decoding never throws: malformed input gives an Error saying what was wrong.
 Result<Envelope> unpack_envelope(const msgpack::object& o);

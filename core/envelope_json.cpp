@@ -43,6 +43,8 @@ Result<Headers> headers_from_json(const Json& j) {
       headers.emplace_back(name, value.get<std::string>());
     else if (value.is_boolean())
       headers.emplace_back(name, value.get<bool>());
+    else if (value.is_number_unsigned() && value.get<uint64_t>() > INT64_MAX)
+      return bad_json(fmt::format("header \"{}\" is an integer beyond 64-bit range", name));
     else if (value.is_number_integer())
       headers.emplace_back(name, value.get<int64_t>());
     else if (value.is_number_float())
@@ -60,21 +62,36 @@ Result<Envelope> envelope_from_json(std::string_view line) {
   if (j.is_discarded()) return bad_json("not valid JSON");
   if (!j.is_object()) return bad_json("expected an object");
   Envelope e;
-  try {
-    if (j.contains("topic")) e.topic = j["topic"].get<std::string>();
-    if (j.contains("id")) e.id = j["id"].get<std::string>();
-    if (j.contains("key") && !j["key"].is_null()) e.key = j["key"].get<std::string>();
-    if (j.contains("ts")) e.ts = j["ts"].get<int64_t>();
-    if (j.contains("offset")) e.offset = j["offset"].get<uint64_t>();
-    if (j.contains("payload")) {
-      e.payload = j["payload"].get<std::string>();
-    } else if (j.contains("payload_base64")) {
-      auto bytes = base64_decode(j["payload_base64"].get<std::string>());
-      if (!bytes) return bad_json("\"payload_base64\" is not valid base64");
-      e.payload = std::move(*bytes);
-    }
-  } catch (const Json::type_error& ex) {
-    return bad_json(ex.what());
+  auto text = [&](const char* field, std::string& out) -> Status {
+    if (!j.contains(field)) return ok_status();
+    if (!j[field].is_string()) return bad_json(fmt::format("\"{}\" must be a string", field));
+    out = j[field].get<std::string>();
+    return ok_status();
+  };
+  if (Status s = text("topic", e.topic); !s) return s.error();
+  if (Status s = text("id", e.id); !s) return s.error();
+  if (Status s = text("payload", e.payload); !s) return s.error();
+  if (j.contains("key") && !j["key"].is_null()) {
+    e.key.emplace();
+    if (Status s = text("key", *e.key); !s) return s.error();
+  }
+  if (j.contains("ts")) {
+    if (!j["ts"].is_number_integer() ||
+        (j["ts"].is_number_unsigned() && j["ts"].get<uint64_t>() > INT64_MAX))
+      return bad_json("\"ts\" must be an integer (ms since the epoch)");
+    e.ts = j["ts"].get<int64_t>();
+  }
+  if (j.contains("offset")) {
+    if (!j["offset"].is_number_unsigned())
+      return bad_json("\"offset\" must be a non-negative integer");
+    e.offset = j["offset"].get<uint64_t>();
+  }
+  if (!j.contains("payload") && j.contains("payload_base64")) {
+    std::string encoded;
+    if (Status s = text("payload_base64", encoded); !s) return s.error();
+    auto bytes = base64_decode(encoded);
+    if (!bytes) return bad_json("\"payload_base64\" is not valid base64");
+    e.payload = std::move(*bytes);
   }
   if (j.contains("headers")) {
     auto headers = headers_from_json(j["headers"]);

@@ -8,18 +8,10 @@
 namespace eda {
 
 MessageInput::MessageInput(InputFraming framing, char delimiter, size_t max_message_bytes)
-    : framing_(framing), delimiter_(delimiter), max_bytes_(max_message_bytes) {
-  if (framing_ == InputFraming::kMsgpack) unpacker_ = std::make_unique<msgpack::unpacker>();
-}
+    : framing_(framing), delimiter_(delimiter), max_bytes_(max_message_bytes) {}
 
 void MessageInput::feed(std::string_view bytes) {
-  if (unpacker_) {
-    unpacker_->reserve_buffer(bytes.size());
-    std::memcpy(unpacker_->buffer(), bytes.data(), bytes.size());
-    unpacker_->buffer_consumed(bytes.size());
-  } else {
-    buffer_.append(bytes);
-  }
+  buffer_.append(bytes);
 }
 
 Status MessageInput::take_record(std::string_view record, std::vector<Envelope>& out) {
@@ -68,25 +60,45 @@ Status MessageInput::drain(bool at_end, std::vector<Envelope>& out) {
 }
 
 Status MessageInput::drain_msgpack(bool at_end, std::vector<Envelope>& out) {
-  try {
-    msgpack::object_handle handle;
-    while (unpacker_->next(handle)) {
+  // An envelope's encoding adds its id, topic and framing to the message size.
+  const size_t max_record = max_bytes_ + 4096;
+  size_t start = 0;
+  Status status = ok_status();
+  while (start < buffer_.size()) {
+    size_t offset = start;
+    try {
+      auto handle = unpack_bounded(buffer_.data(), buffer_.size(), offset);
       ++records_;
       auto e = unpack_envelope(handle.get());
-      if (!e)
-        return runtime_error(fmt::format("msgpack record {}: {}", records_, e.error().message));
+      if (!e) {
+        status = runtime_error(fmt::format("msgpack record {}: {}", records_, e.error().message));
+        break;
+      }
+      if (e->size() > max_bytes_) {
+        status = runtime_error(fmt::format(
+            "msgpack record {}: the message is {} bytes, over the limit of {} bytes (see "
+            "--max-message-bytes)",
+            records_, e->size(), max_bytes_));
+        break;
+      }
       out.push_back(std::move(*e));
+      start = offset;
+    } catch (const msgpack::insufficient_bytes&) {
+      if (buffer_.size() - start > max_record)
+        status = runtime_error(fmt::format("msgpack record {} is over the limit of {} bytes",
+                                           records_ + 1, max_bytes_));
+      else if (at_end)
+        status =
+            runtime_error(fmt::format("msgpack input ends inside record {} ({} bytes left over)",
+                                      records_ + 1, buffer_.size() - start));
+      break;
+    } catch (const std::exception& ex) {
+      status = runtime_error(fmt::format("msgpack record {}: {}", records_ + 1, ex.what()));
+      break;
     }
-  } catch (const std::exception& ex) {
-    return runtime_error(fmt::format("msgpack record {}: {}", records_ + 1, ex.what()));
   }
-  if (at_end && unpacker_->nonparsed_size() > 0)
-    return runtime_error(fmt::format("msgpack input ends inside record {} ({} bytes left over)",
-                                     records_ + 1, unpacker_->nonparsed_size()));
-  if (unpacker_->nonparsed_size() > max_bytes_ + 4096)
-    return runtime_error(
-        fmt::format("msgpack record {} is over the limit of {} bytes", records_ + 1, max_bytes_));
-  return ok_status();
+  buffer_.erase(0, start);
+  return status;
 }
 
 }  // namespace eda

@@ -50,7 +50,6 @@ class MessageInput {
   std::string buffer_;
   size_t scanned_ = 0;  // bytes of buffer_ known to hold no delimiter
   size_t records_ = 0;
-  std::unique_ptr<msgpack::unpacker> unpacker_;
 };
 
 }  // namespace eda

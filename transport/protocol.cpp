@@ -314,7 +314,8 @@ Result<DeleteTopic> decode_fields(Reader& r) {
 template <class T>
 Result<T> decode(std::string_view body) {
   try {
-    msgpack::object_handle handle = msgpack::unpack(body.data(), body.size());
+    size_t offset = 0;
+    msgpack::object_handle handle = unpack_bounded(body.data(), body.size(), offset);
     Reader r(handle.get(), T::kFields, command_name(T::kCommand));
     return decode_fields<T>(r);
   } catch (const std::exception& ex) {
