@@ -113,7 +113,8 @@ int run_pub(const PubOptions& o, const GlobalOptions& g) {
   PublishReport counts;
   Status s = publish(**connection, **source, stamp, config, stop, counts);
   if (!s) return report(s.error());
-  log_debug("published {} messages to {} ({} confirmed)", counts.sent, o.topic, counts.confirmed);
+  log_debug("published {} messages to {}: {} confirmed, {} of them already stored before",
+            counts.sent, o.topic, counts.confirmed, counts.duplicates);
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/disk_log.h"
+#include "core/envelope_codec.h"
 #include "core/log.h"
 #include "core/memory_log.h"
 #include "core/topic.h"
@@ -17,8 +18,10 @@ constexpr const char* kNamespace = "default";
 }  // namespace
 
 struct BrokerEngine::Topic {
+  Topic(const EngineConfig& c) : dedup(c.dedup_window_ms, c.dedup_max_ids) {}
   std::string name;
   std::unique_ptr<TopicLog> log;
+  DedupIndex dedup;
   uint64_t visible = 0;  // records below this offset are durable and may be delivered
   std::vector<SubscriptionId> watchers;
 };
@@ -60,14 +63,31 @@ Result<std::unique_ptr<BrokerEngine>> BrokerEngine::open(const EngineConfig& con
     auto log = DiskLog::open(posix_file_system(), engine->data_dir_->topic_dir(kNamespace, name),
                              options, notes);
     if (!log) return log.error();
-    engine->add_topic(name, std::move(*log));
+    engine->rebuild_dedup(engine->add_topic(name, std::move(*log)), now_ms());
   }
   return engine;
 }
 
+void BrokerEngine::rebuild_dedup(Topic& t, int64_t now) {
+  // The ids stored within the window (by their ts), at most the index's size.
+  uint64_t end = t.log->next_offset();
+  uint64_t start =
+      resolve_position(*t.log, {Position::Kind::kTime, now - config_.dedup_window_ms}, end);
+  start = std::max(start, end - std::min<uint64_t>(end, config_.dedup_max_ids));
+  std::vector<StoredRecord> records;
+  std::string skipped;
+  while (start < end) {
+    records.clear();
+    auto next = t.log->read(start, 10000, 16u << 20, records, skipped);
+    if (!next) break;
+    for (const StoredRecord& r : records) t.dedup.add(envelope_id(r.body), r.offset, r.ts);
+    start = *next;
+  }
+}
+
 BrokerEngine::Topic& BrokerEngine::add_topic(const std::string& name,
                                              std::unique_ptr<TopicLog> log) {
-  auto topic = std::make_unique<Topic>();
+  auto topic = std::make_unique<Topic>(config_);
   topic->name = name;
   topic->visible = log->next_offset();
   topic->log = std::move(log);
@@ -81,7 +101,8 @@ Result<BrokerEngine::Topic*> BrokerEngine::topic_for_publish(const std::string& 
   std::unique_ptr<TopicLog> log;
   if (data_dir_) {
     DiskLogOptions options{config_.segment_bytes, true, committer_.get()};
-    auto disk = DiskLog::create(posix_file_system(), data_dir_->topic_dir(kNamespace, name), options);
+    auto disk =
+        DiskLog::create(posix_file_system(), data_dir_->topic_dir(kNamespace, name), options);
     if (!disk) return disk.error();
     log = std::move(*disk);
   } else {
@@ -107,9 +128,9 @@ Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int6
       return invalid_argument("a publish batch must hold one topic; send one batch per topic");
     if (Status s = validate_topic(e.topic); !s) return s.error();
     if (size_t n = e.size(); n > config_.max_message_bytes)
-      return invalid_argument(fmt::format(
-          "message {} of the batch is {} bytes, over the broker's limit of {} bytes", i + 1, n,
-          config_.max_message_bytes));
+      return invalid_argument(
+          fmt::format("message {} of the batch is {} bytes, over the broker's limit of {} bytes",
+                      i + 1, n, config_.max_message_bytes));
   }
   auto topic = topic_for_publish(batch[0].topic);
   if (!topic) return topic.error();
@@ -117,16 +138,28 @@ Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int6
   PublishReceipt receipt;
   receipt.offsets.reserve(batch.size());
   batch_.clear();
+  std::unordered_map<std::string_view, uint64_t> in_batch;  // ids stored by this batch
   uint64_t offset = t.log->next_offset();
-  for (Envelope& e : batch) {
+  for (uint32_t i = 0; i < batch.size(); ++i) {
+    Envelope& e = batch[i];
+    std::optional<uint64_t> prior = t.dedup.find(e.id, now_ms);
+    if (auto it = in_batch.find(e.id); !prior && it != in_batch.end()) prior = it->second;
+    if (prior) {
+      receipt.offsets.push_back(*prior);
+      receipt.duplicates.push_back(i);
+      continue;
+    }
     if (e.ts == 0) e.ts = now_ms;
     if (e.id.empty()) e.id = ids_.next(now_ms);
     e.offset = offset++;
     receipt.offsets.push_back(e.offset);
+    in_batch.emplace(e.id, e.offset);
     batch_.add(e);
   }
   if (Status s = t.log->append(batch_); !s)
-    return runtime_error(fmt::format("cannot store messages for {}: {}", t.name, s.error().message));
+    return runtime_error(
+        fmt::format("cannot store messages for {}: {}", t.name, s.error().message));
+  for (const auto& [id, stored] : in_batch) t.dedup.add(id, stored, now_ms);
   if (!data_dir_) {
     (void)t.log->enforce_retention(config_.retention, now_ms);
     make_visible(t, offset);
@@ -135,7 +168,8 @@ Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int6
   auto ticket = committer_->commit();
   if (!ticket) {
     make_visible(t, offset);
-    return runtime_error(fmt::format("cannot sync messages for {}: {}", t.name, ticket.error().message));
+    return runtime_error(
+        fmt::format("cannot sync messages for {}: {}", t.name, ticket.error().message));
   }
   receipt.ticket = *ticket;
   if (receipt.ticket == 0)
@@ -145,7 +179,9 @@ Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int6
   return receipt;
 }
 
-int BrokerEngine::commit_fd() const { return committer_ ? committer_->notify_fd() : -1; }
+int BrokerEngine::commit_fd() const {
+  return committer_ ? committer_->notify_fd() : -1;
+}
 
 std::vector<GroupCommitter::Completion> BrokerEngine::take_commits() {
   if (!committer_) return {};
@@ -178,7 +214,8 @@ Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request) 
     if (!sub->matches(name)) continue;
     auto resumed = request.resume.find(name);
     uint64_t start = resumed != request.resume.end()
-                         ? std::clamp(resumed->second, topic->log->earliest_offset(), topic->visible)
+                         // Below the earliest offset: next_delivery says what retention took.
+                         ? std::min(resumed->second, topic->visible)
                          : resolve_position(*topic->log, request.from, topic->visible);
     watch(*sub, id, *topic, start);
   }
@@ -194,7 +231,9 @@ void BrokerEngine::unsubscribe(SubscriptionId id) {
   subs_.erase(it);
 }
 
-bool BrokerEngine::has_subscription(SubscriptionId id) const { return subs_.count(id) > 0; }
+bool BrokerEngine::has_subscription(SubscriptionId id) const {
+  return subs_.count(id) > 0;
+}
 
 void BrokerEngine::grant(SubscriptionId id, uint64_t messages, uint64_t bytes) {
   auto it = subs_.find(id);
@@ -232,9 +271,11 @@ Delivery BrokerEngine::next_delivery(SubscriptionId id) {
   size_t n = sub.cursors.size();
   size_t delivered_bytes = 0;
   for (size_t k = 0; k < n; ++k) {
-    size_t room = std::min<uint64_t>(sub.credit_messages, config_.delivery_messages - d.records.size());
-    size_t byte_room = std::min<uint64_t>(
-        sub.credit_bytes, config_.delivery_bytes - std::min(delivered_bytes, config_.delivery_bytes));
+    size_t room =
+        std::min<uint64_t>(sub.credit_messages, config_.delivery_messages - d.records.size());
+    size_t byte_room =
+        std::min<uint64_t>(sub.credit_bytes, config_.delivery_bytes -
+                                                 std::min(delivered_bytes, config_.delivery_bytes));
     if (room == 0 || byte_room == 0) break;
     auto& c = sub.cursors[(sub.rotation + k) % n];
     Topic& t = *c.topic;
@@ -282,8 +323,8 @@ void BrokerEngine::enforce_retention(int64_t now_ms) {
 std::vector<TopicInfo> BrokerEngine::topics() {
   std::vector<TopicInfo> out;
   for (auto& [name, t] : topics_) {
-    TopicInfo info{name, t->log->earliest_offset(), t->visible, t->log->bytes(), 0,
-                   t->log->last_ts()};
+    TopicInfo info{name, t->log->earliest_offset(), t->visible, t->log->bytes(),
+                   0,    t->log->last_ts()};
     std::vector<StoredRecord> first;
     std::string skipped;
     if (info.earliest_offset < info.next_offset &&

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/data_dir.h"
+#include "core/dedup_index.h"
 #include "core/envelope.h"
 #include "core/group_commit.h"
 #include "core/position.h"
@@ -28,13 +29,17 @@ struct EngineConfig {
   std::optional<std::string> data_dir;  // nullopt: keep everything in memory
   FsyncPolicy fsync = FsyncPolicy::kBatch;
   uint64_t segment_bytes = 64u << 20;
-  RetentionPolicy retention;            // per topic
+  RetentionPolicy retention;                           // per topic
   size_t max_message_bytes = kDefaultMaxMessageBytes;  // payload + key + headers
-  size_t delivery_messages = 1000;      // at most this many records per delivery
-  size_t delivery_bytes = 1u << 20;     // and about this many bytes
+  size_t delivery_messages = 1000;                     // at most this many records per delivery
+  size_t delivery_bytes = 1u << 20;                    // and about this many bytes
   // Most credit one subscription may hold, whatever its client grants.
   uint64_t max_credit_messages = 100000;
   uint64_t max_credit_bytes = 64u << 20;
+  // Duplicate detection: an id stored on a topic within the window (and
+  // among its last dedup_max_ids) is not stored again.
+  int64_t dedup_window_ms = 120000;
+  size_t dedup_max_ids = 200000;
 };
 
 using SubscriptionId = uint64_t;
@@ -48,8 +53,9 @@ struct SubscribeRequest {
 };
 
 struct PublishReceipt {
-  std::vector<uint64_t> offsets;  // of each envelope, in batch order
-  uint64_t ticket = 0;            // 0: durable now; else wait for take_commits()
+  std::vector<uint64_t> offsets;     // of each envelope, in batch order
+  std::vector<uint32_t> duplicates;  // batch indexes of envelopes already stored (same id)
+  uint64_t ticket = 0;               // 0: durable now; else wait for take_commits()
 };
 
 struct Delivery {
@@ -115,6 +121,7 @@ class BrokerEngine {
   void watch(Subscription& sub, SubscriptionId id, Topic& topic, uint64_t start);
   void mark_ready(SubscriptionId id, Subscription& sub);
   void make_visible(Topic& topic, uint64_t next);
+  void rebuild_dedup(Topic& topic, int64_t now_ms);
   bool has_backlog(const Subscription& sub) const;
 
   EngineConfig config_;

@@ -73,8 +73,8 @@ Result<std::unique_ptr<DiskLog>> DiskLog::open(FileSystem& fs, const std::string
 
 Status DiskLog::roll() {
   if (Status s = active().write_indexes(); !s)
-    log_info("{}: could not write its index ({}); it will be rebuilt when needed",
-             active().path(), s.error().message);
+    log_info("{}: could not write its index ({}); it will be rebuilt when needed", active().path(),
+             s.error().message);
   auto segment = Segment::create(fs_, dir_, next_offset());
   if (!segment) return segment.error();
   if (options_.tracker) options_.tracker->changed_dir(dir_);
@@ -105,11 +105,11 @@ Result<uint64_t> DiskLog::read(uint64_t offset, size_t max_records, size_t max_b
   size_t before = out.size();
   Status s = segment.read(offset, max_records, max_bytes, buffer_, out);
   if (!s) {
-    // Never deliver a corrupt record: skip the rest of this segment.
+    // Never deliver a corrupt record: deliver what precedes it, skip the rest of the segment.
+    uint64_t bad = out.size() > before ? out.back().offset + 1 : offset;
     uint64_t resume = segment.next_offset();
-    skipped = fmt::format("{}; skipping offsets {}..{}", s.error().message, offset, resume - 1);
+    skipped = fmt::format("{}; skipping offsets {}..{}", s.error().message, bad, resume - 1);
     log_error("{}", skipped);
-    out.resize(before);
     return resume;
   }
   return out.size() > before ? out.back().offset + 1 : segment.next_offset();

@@ -88,6 +88,24 @@ Result<std::vector<Envelope>> unpack_batch(const msgpack::object& o) {
   return batch;
 }
 
+std::string_view envelope_id(std::string_view body) {
+  auto byte = [&](size_t i) { return static_cast<uint8_t>(body[i]); };
+  if (body.size() < 2 || byte(0) != (0x90 | kEnvelopeFields)) return {};
+  size_t length = 0, start = 0;
+  uint8_t tag = byte(1);
+  if ((tag & 0xe0) == 0xa0) {
+    length = tag & 0x1f, start = 2;
+  } else if (tag == 0xd9 && body.size() >= 3) {
+    length = byte(2), start = 3;
+  } else if (tag == 0xda && body.size() >= 4) {
+    length = size_t(byte(2)) << 8 | byte(3), start = 4;
+  } else {
+    return {};
+  }
+  if (start + length > body.size()) return {};
+  return body.substr(start, length);
+}
+
 std::string encode_envelope(const Envelope& e) {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);

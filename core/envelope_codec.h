@@ -43,6 +43,10 @@ msgpack::object_handle unpack_bounded(const char* data, size_t size, size_t& off
 Result<Envelope> unpack_envelope(const msgpack::object& o);
 Result<std::vector<Envelope>> unpack_batch(const msgpack::object& o);
 
+// The id of an encoded envelope, read without decoding the rest; empty when
+// `body` does not start like an envelope.
+std::string_view envelope_id(std::string_view body);
+
 // Convenience for whole buffers (tests, files).
 std::string encode_envelope(const Envelope& e);
 Result<Envelope> decode_envelope(std::string_view bytes);

@@ -51,7 +51,8 @@ class FrameReader {
   Status fill(size_t n) {
     uint64_t have_end = start_ + buffer_.size();
     if (position_ + n <= have_end) return ok_status();
-    uint64_t want_end = std::min<uint64_t>(file_.size(), std::max(position_ + n, have_end + kReadChunk));
+    uint64_t want_end =
+        std::min<uint64_t>(file_.size(), std::max(position_ + n, have_end + kReadChunk));
     if (want_end <= have_end) return ok_status();
     size_t old = buffer_.size();
     buffer_.resize(old + (want_end - have_end));
@@ -77,7 +78,9 @@ std::string header_bytes(uint64_t base) {
 
 }  // namespace
 
-std::string segment_name(uint64_t base) { return fmt::format("{:020}", base); }
+std::string segment_name(uint64_t base) {
+  return fmt::format("{:020}", base);
+}
 
 Segment::Segment(FileSystem& fs, std::string dir, uint64_t base, std::shared_ptr<File> file)
     : fs_(fs),
@@ -166,7 +169,8 @@ Result<std::unique_ptr<Segment>> Segment::open_sealed(FileSystem& fs, const std:
 void Segment::index_record(uint64_t offset, int64_t ts, uint64_t position) {
   max_ts_ = std::max(max_ts_, ts);
   if (!index_.empty() && position - last_indexed_position_ < lf::kIndexInterval) return;
-  index_.push_back({static_cast<uint32_t>(offset - base_), static_cast<uint32_t>(position), max_ts_});
+  index_.push_back(
+      {static_cast<uint32_t>(offset - base_), static_cast<uint32_t>(position), max_ts_});
   last_indexed_position_ = position;
 }
 
@@ -202,10 +206,11 @@ bool Segment::load_indexes() {
     std::memcpy(&entries[i].relative_offset, p, 4);
     std::memcpy(&entries[i].position, p + 4, 4);
     std::memcpy(&entries[i].max_ts, p + 8, 8);
-    bool ordered = i == 0 ? entries[0].relative_offset == 0 && entries[0].position == lf::kHeaderSize
-                          : entries[i].relative_offset > entries[i - 1].relative_offset &&
-                                entries[i].position > entries[i - 1].position &&
-                                entries[i].max_ts >= entries[i - 1].max_ts;
+    bool ordered = i == 0
+                       ? entries[0].relative_offset == 0 && entries[0].position == lf::kHeaderSize
+                       : entries[i].relative_offset > entries[i - 1].relative_offset &&
+                             entries[i].position > entries[i - 1].position &&
+                             entries[i].max_ts >= entries[i - 1].max_ts;
     if (!ordered) return false;
   }
   const IndexEntry& last = entries.back();
@@ -233,22 +238,17 @@ bool Segment::load_indexes() {
 Status Segment::ensure_indexes() {
   if (indexes_ready_ || load_indexes()) return ok_status();
   uint64_t expected_end = next_offset_;
-  auto valid_end = scan_all();
-  if (!valid_end) return valid_end.error();
-  if (next_offset_ != expected_end || *valid_end != file_->size()) {
-    Error e{ErrorKind::kCorruption,
-            fmt::format("{}: records end at offset {} (position {}) but the segment should hold "
-                        "offsets up to {}",
-                        path_, next_offset_, *valid_end, expected_end)};
-    next_offset_ = expected_end;
-    return e;
-  }
+  if (auto scanned = scan_all(); !scanned) return scanned.error();
+  // A bad record in a sealed segment: the index covers the records before it,
+  // so they stay readable; reading reaches the bad record and reports it.
+  next_offset_ = expected_end;
   return ok_status();
 }
 
 std::pair<uint64_t, uint64_t> Segment::seek(uint64_t offset) const {
-  auto it = std::upper_bound(index_.begin(), index_.end(), offset - base_,
-                             [](uint64_t rel, const IndexEntry& e) { return rel < e.relative_offset; });
+  auto it =
+      std::upper_bound(index_.begin(), index_.end(), offset - base_,
+                       [](uint64_t rel, const IndexEntry& e) { return rel < e.relative_offset; });
   if (it == index_.begin()) return {lf::kHeaderSize, base_};
   --it;
   return {it->position, base_ + it->relative_offset};
@@ -271,7 +271,8 @@ Status Segment::read(uint64_t offset, size_t max_records, size_t max_bytes, std:
                      std::vector<StoredRecord>& out) {
   if (offset < base_ || offset >= next_offset_) return ok_status();
   if (Status s = ensure_indexes(); !s) return s;
-  auto [position, at] = cached_offset_ == offset ? std::pair{cached_position_, offset} : seek(offset);
+  auto [position, at] =
+      cached_offset_ == offset ? std::pair{cached_position_, offset} : seek(offset);
   FrameReader reader(*file_, position, buffer);
   struct Found {
     uint64_t offset;
@@ -281,13 +282,19 @@ Status Segment::read(uint64_t offset, size_t max_records, size_t max_bytes, std:
   };
   std::vector<Found> found;
   size_t bytes = 0;
+  Status status = ok_status();
   while (at < next_offset_ && found.size() < max_records && (found.empty() || bytes < max_bytes)) {
     auto f = reader.next();
-    if (!f) return f.error();
-    if (f->status != FrameStatus::kOk)
-      return Error{ErrorKind::kCorruption,
-                   fmt::format("{}: record at offset {} (position {}) is unreadable: {}", path_, at,
-                               reader.position(), frame_status_name(f->status))};
+    if (!f) {
+      status = f.error();
+      break;
+    }
+    if (f->status != FrameStatus::kOk) {
+      status = Error{ErrorKind::kCorruption,
+                     fmt::format("{}: record at offset {} (position {}) is unreadable: {}", path_,
+                                 at, reader.position(), frame_status_name(f->status))};
+      break;
+    }
     if (at >= offset) {
       found.push_back({at, f->ts, reader.index_of(f->body.data()), f->body.size()});
       bytes += f->size;
@@ -295,11 +302,11 @@ Status Segment::read(uint64_t offset, size_t max_records, size_t max_bytes, std:
     reader.advance(*f);
     ++at;
   }
-  cached_offset_ = at;
+  cached_offset_ = status ? at : UINT64_MAX;
   cached_position_ = reader.position();
   for (const Found& f : found)
     out.push_back({f.offset, f.ts, std::string_view(buffer).substr(f.index, f.size)});
-  return ok_status();
+  return status;
 }
 
 Result<uint64_t> Segment::offset_for_time(int64_t ts) {
@@ -348,7 +355,8 @@ Status Segment::write_indexes() {
     std::memcpy(p + 4, &entries[i].position, 4);
     std::memcpy(p + 8, &entries[i].max_ts, 8);
   }
-  auto file = fs_.open(index_path(), fs_.exists(index_path()) ? OpenMode::kReadWrite : OpenMode::kCreate);
+  auto file =
+      fs_.open(index_path(), fs_.exists(index_path()) ? OpenMode::kReadWrite : OpenMode::kCreate);
   if (!file) return file.error();
   return (*file)->rewrite(raw);
 }

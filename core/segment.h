@@ -52,7 +52,8 @@ class Segment {
 
   // Appends records from `offset` on, within the limits (at least one record
   // if any is there), to `out`. Views point into `buffer`. A corrupt record
-  // gives a kCorruption error naming the segment and position.
+  // gives a kCorruption error naming the segment and position; the records
+  // before it are still appended.
   Status read(uint64_t offset, size_t max_records, size_t max_bytes, std::string& buffer,
               std::vector<StoredRecord>& out);
 

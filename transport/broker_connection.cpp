@@ -1,6 +1,7 @@
 #include "transport/broker_connection.h"
 
 #include <fmt/format.h>
+
 #include <atomic>
 #include <cstring>
 

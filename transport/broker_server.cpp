@@ -90,8 +90,9 @@ void BrokerServer::finish_commits() {
       if (done.status)
         reply(p.peer, proto::encode(p.confirm));
       else
-        reply_error(p.peer, p.confirm.req_id, ErrorCode::kStorage,
-                    fmt::format("messages written but not synced: {}", done.status.error().message));
+        reply_error(
+            p.peer, p.confirm.req_id, ErrorCode::kStorage,
+            fmt::format("messages written but not synced: {}", done.status.error().message));
       pending_confirms_.pop_front();
     }
   }
@@ -161,7 +162,7 @@ void BrokerServer::handle_publish(const std::string& peer, std::string_view body
   }
   // req_id 0 asks for no confirmation (pub --no-confirm).
   if (m->req_id == 0) return;
-  proto::Confirm confirm{m->req_id, std::move(receipt->offsets)};
+  proto::Confirm confirm{m->req_id, std::move(receipt->offsets), std::move(receipt->duplicates)};
   if (receipt->ticket == 0) return reply(peer, proto::encode(confirm));
   pending_confirms_.push_back({receipt->ticket, peer, std::move(confirm)});
 }

@@ -36,9 +36,12 @@ std::string_view command_name(Command c) {
       return "UNSUBSCRIBE";
     case Command::kError:
       return "ERROR";
-    case Command::kListTopics: return "LIST_TOPICS";
-    case Command::kTopicList: return "TOPIC_LIST";
-    case Command::kDeleteTopic: return "DELETE_TOPIC";
+    case Command::kListTopics:
+      return "LIST_TOPICS";
+    case Command::kTopicList:
+      return "TOPIC_LIST";
+    case Command::kDeleteTopic:
+      return "DELETE_TOPIC";
   }
   return "UNKNOWN";
 }
@@ -187,6 +190,13 @@ Result<Confirm> decode_fields(Reader& r) {
     for (const auto& o : std::span(a->via.array.ptr, a->via.array.size)) {
       if (o.type != msgpack::type::POSITIVE_INTEGER) r.fail("an offset is not an unsigned integer");
       m.offsets.push_back(o.via.u64);
+    }
+  }
+  if (const msgpack::object* a = r.array("duplicates")) {
+    for (const auto& o : std::span(a->via.array.ptr, a->via.array.size)) {
+      if (o.type != msgpack::type::POSITIVE_INTEGER || o.via.u64 >= m.offsets.size())
+        r.fail("a duplicate is not an index of the batch");
+      m.duplicates.push_back(static_cast<uint32_t>(o.via.u64));
     }
   }
   return r.finish(std::move(m));
@@ -377,6 +387,7 @@ Message encode(const Confirm& m) {
   Writer w(Confirm::kCommand, Confirm::kFields);
   w.pk.pack(m.req_id);
   w.pk.pack(m.offsets);
+  w.pk.pack(m.duplicates);
   return std::move(w.m);
 }
 Message encode(const Subscribe& m) {

@@ -27,7 +27,7 @@ enum class Command : uint8_t {
   kPing = 3,          // c->b [req_id]
   kPong = 4,          // b->c [req_id, instance_id]
   kPublish = 5,       // c->b [req_id, [envelope...]]
-  kConfirm = 6,       // b->c [req_id, [offset...]]
+  kConfirm = 6,       // b->c [req_id, [offset...], [index of a duplicate...]]
   kSubscribe = 7,     // c->b [req_id, sub_id, [pattern...], [pos_kind, pos_value],
                       //       credit_messages, credit_bytes, {topic: next_offset}]
   kOk = 8,            // b->c [req_id]
@@ -48,8 +48,8 @@ enum class ErrorCode : uint16_t {
   kRejected = 3,             // a valid frame the broker refuses: bad topic or pattern, too large
   kUnknownSubscription = 5,  // sub_id unknown to this broker (restarted, or session expired)
   kInternal = 6,
-  kStorage = 7,              // could not store or sync the batch (disk full, I/O error)
-  kNotFound = 8,             // no such topic
+  kStorage = 7,   // could not store or sync the batch (disk full, I/O error)
+  kNotFound = 8,  // no such topic
 };
 
 std::string_view command_name(Command c);
@@ -87,9 +87,10 @@ struct Publish {
 };
 struct Confirm {
   static constexpr Command kCommand = Command::kConfirm;
-  static constexpr uint32_t kFields = 2;
+  static constexpr uint32_t kFields = 3;
   uint64_t req_id = 0;
   std::vector<uint64_t> offsets;
+  std::vector<uint32_t> duplicates;  // indexes of messages stored before (same id)
 };
 struct Subscribe {
   static constexpr Command kCommand = Command::kSubscribe;

@@ -60,9 +60,9 @@ class PublishRun {
   Clock::time_point last_ping_{};
   bool heard_ = false;
   uint64_t instance_ = 0;
-  uint64_t hello_req_ = 0;  // 0 until HELLO is sent
-  uint64_t disconnects_ = 0;  // connection losses already handled
-  bool welcomed_ = false;   // the broker answered HELLO: its limits are known
+  Clock::time_point hello_sent_{};  // the last HELLO, until the broker answers one
+  uint64_t disconnects_ = 0;        // connection losses already handled
+  bool welcomed_ = false;           // the broker answered HELLO: its limits are known
 };
 
 void PublishRun::stamp(Envelope& e) {
@@ -70,7 +70,7 @@ void PublishRun::stamp(Envelope& e) {
   if (stamp_.key) e.key = stamp_.key;
   e.headers.insert(e.headers.end(), stamp_.headers.begin(), stamp_.headers.end());
   int64_t now = now_ms();
-  e.ts = now;
+  if (e.ts == 0) e.ts = now;  // a copied envelope keeps its time
   if (stamp_.id) e.id = *stamp_.id;
   if (e.id.empty()) e.id = ids_.next(now);
 }
@@ -146,6 +146,7 @@ Status PublishRun::handle_replies() {
       if (!m) return runtime_error(m.error().message);
       if (auto it = batches_.find(m->req_id); it != batches_.end()) {
         report_.confirmed += it->second.envelopes.size();
+        report_.duplicates += m->duplicates.size();
         in_batches_ -= it->second.envelopes.size();
         batches_.erase(it);
       }
@@ -226,11 +227,12 @@ Status PublishRun::run() {
       disconnects_ = conn_.disconnects();
       resend_all();
     }
-    if (hello_req_ == 0) {
+    if (!welcomed_ && Clock::now() - hello_sent_ >= std::chrono::seconds(1)) {
       // Pipelined: arguments go out without waiting; stdin waits to learn the size limit.
-      uint64_t req = conn_.next_request_id();
-      if (conn_.send(proto::encode(proto::Hello{req, "edatool pub"})) == SendResult::kSent)
-        hello_req_ = req;
+      // Sent again each second until answered: a broker may die before it answers.
+      if (conn_.send(proto::encode(proto::Hello{conn_.next_request_id(), "edatool pub"})) ==
+          SendResult::kSent)
+        hello_sent_ = Clock::now();
     }
     build_batches();
     send_unsent();
@@ -245,7 +247,7 @@ Status PublishRun::run() {
     milliseconds wait{100};
     if (config_.rate > 0 && !staged_.empty())
       wait = milliseconds(std::max(1, int(1000 / config_.rate)));
-    bool want_send = !unsent_.empty() || hello_req_ == 0;
+    bool want_send = !unsent_.empty() || (!welcomed_ && hello_sent_ == Clock::time_point{});
     auto ready = conn_.wait(wait, want_send, want_input ? source_.fd() : -1);
     if (ready.readable)
       if (Status s = handle_replies(); !s) return s;

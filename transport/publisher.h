@@ -39,8 +39,9 @@ struct EnvelopeStamp {
 };
 
 struct PublishReport {
-  uint64_t sent = 0;       // messages handed to the broker at least once
-  uint64_t confirmed = 0;  // messages the broker confirmed as stored
+  uint64_t sent = 0;        // messages handed to the broker at least once
+  uint64_t confirmed = 0;   // messages the broker confirmed as stored
+  uint64_t duplicates = 0;  // of those, already stored before (a retry or a reused id)
 };
 
 // Publishes all of `source`. On success every message was confirmed (or, with

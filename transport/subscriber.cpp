@@ -45,9 +45,9 @@ class SubscribeRun {
   uint64_t ungranted_bytes_ = 0;
   bool want_subscribe_ = true;
   uint64_t subscribe_req_ = 0;  // request id of the SUBSCRIBE awaiting its answer
-  bool subscribed_ = false;   // the broker accepted the subscription at least once
-  bool awaiting_ok_ = true;   // deliveries before the OK belong to a replaced subscription
-  uint64_t disconnects_ = 0;  // connection losses already handled
+  bool subscribed_ = false;     // the broker accepted the subscription at least once
+  bool awaiting_ok_ = true;     // deliveries before the OK belong to a replaced subscription
+  uint64_t disconnects_ = 0;    // connection losses already handled
   bool warned_silence_ = false;
   uint64_t instance_ = 0;
   Clock::time_point start_ = Clock::now();
@@ -153,8 +153,8 @@ SubscribeRun::Step SubscribeRun::check_timers() {
     if (Status s = sink_.flush(); !s) return Result<SubscribeEnd>(s.error());
     if (!subscribed_)
       return Result<SubscribeEnd>(
-          Error{ErrorKind::kTimeout, fmt::format("cannot reach a broker at {} within {}", conn_.url(),
-                                                 format_duration(*config_.timeout))});
+          Error{ErrorKind::kTimeout, fmt::format("cannot reach a broker at {} within {}",
+                                                 conn_.url(), format_duration(*config_.timeout))});
     if (!config_.count && !config_.exit_at_end)
       return Result<SubscribeEnd>(SubscribeEnd::kTimedOut);
     std::string got = config_.count

@@ -177,3 +177,42 @@ start_broker_at() {
   BROKER_URL=$url
   export EDATOOL_BROKER=$BROKER_URL
 }
+
+# ---- helpers for storage_test.sh and crash_test.sh ----
+
+# stop_broker [PID] [WHAT]: SIGTERM, waits for the exit (sets WAIT_RC) and checks it is 0.
+stop_broker() {
+  local pid=${1:-$BROKER_PID}
+  kill -TERM "$pid" 2>/dev/null || true
+  wait_for_exit "$pid" 10
+  check_eq "$WAIT_RC" 0 "${2:-broker} exit status after SIGTERM"
+}
+
+# last_segment TOPIC_DIR: the path of the topic's newest segment file (*.log).
+last_segment() { find "$1" -maxdepth 1 -name '*.log' | sort | tail -1; }
+
+# segment_count TOPIC_DIR: how many segment files (*.log) the topic has.
+segment_count() { find "$1" -maxdepth 1 -name '*.log' | wc -l; }
+
+# rfc3339_ms MS: milliseconds since the epoch as an RFC 3339 UTC time, e.g. 2026-05-01T12:00:00.250Z.
+rfc3339_ms() { date -u -d "@${1:0:${#1}-3}.${1:${#1}-3}" +%Y-%m-%dT%H:%M:%S.%3NZ; }
+
+# wait_past_ms MS: waits until the clock reads later than MS (a time boundary, not readiness).
+wait_past_ms() {
+  local deadline=$((SECONDS + 5))
+  until [ "$(now_ms)" -gt "$1" ]; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.005
+  done
+}
+
+# stats_field TOPIC FIELD: one field of `topic stats --json` for exactly TOPIC
+# at $EDATOOL_BROKER; empty when the broker does not list the topic.
+stats_field() {
+  "$EDATOOL" topic stats --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    row = json.loads(line)
+    if row.get("topic") == sys.argv[1]:
+        print(row.get(sys.argv[2], ""))' "$1" "$2"
+}

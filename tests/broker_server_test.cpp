@@ -1,0 +1,430 @@
+#include "transport/broker_server.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+#include "core/envelope_source.h"
+#include "transport/broker_connection.h"
+#include "transport/protocol.h"
+#include "transport/publisher.h"
+#include "transport/subscriber.h"
+
+namespace eda {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A broker on a free port, served by its own thread until destroyed.
+class TestBroker {
+ public:
+  explicit TestBroker(EngineConfig engine_config = {}) {
+    std::vector<std::string> notes;
+    auto engine = BrokerEngine::open(engine_config, notes);
+    REQUIRE(engine.ok());
+    BrokerConfig config;
+    config.binds = {"tcp://127.0.0.1:*"};
+    server_ = std::make_unique<BrokerServer>(config, std::move(*engine));
+    auto endpoints = server_->bind();
+    REQUIRE(endpoints.ok());
+    REQUIRE(endpoints->size() == 1);
+    endpoint_ = endpoints->front();
+    REQUIRE(endpoint_.rfind("tcp://127.0.0.1:", 0) == 0);
+    REQUIRE(endpoint_.back() != '*');
+    thread_ = std::thread([this] { server_->run(stop_); });
+  }
+  ~TestBroker() { stop(); }
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  // Only after stop(): the loop thread owns the counter while it runs.
+  uint64_t malformed_frames() const { return server_->malformed_frames(); }
+
+ private:
+  std::unique_ptr<BrokerServer> server_;
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Keeps what it is given.
+class CollectingSink : public EnvelopeSink {
+ public:
+  Status write(const Envelope& e) override {
+    envelopes.push_back(e);
+    return ok_status();
+  }
+  Status flush() override {
+    ++flushes;
+    return ok_status();
+  }
+  std::vector<Envelope> envelopes;
+  int flushes = 0;
+};
+
+std::unique_ptr<BrokerConnection> connect(const TestBroker& broker) {
+  auto c = BrokerConnection::open(broker.endpoint());
+  REQUIRE(c.ok());
+  return std::move(*c);
+}
+
+std::vector<Envelope> payloads(int n, const std::string& prefix, size_t pad = 0) {
+  std::vector<Envelope> v;
+  for (int i = 0; i < n; ++i) {
+    Envelope e;
+    e.payload = prefix + std::to_string(i) + std::string(pad, '.');
+    v.push_back(std::move(e));
+  }
+  return v;
+}
+
+Status publish_to(const TestBroker& broker, const std::string& topic,
+                  std::vector<Envelope> envelopes, PublishReport& report,
+                  EnvelopeStamp stamp = {}) {
+  auto conn = connect(broker);
+  ListSource source(std::move(envelopes));
+  stamp.topic = topic;
+  PublishConfig config;
+  config.timeout = 10s;  // a deadline, so a broken broker fails the test instead of hanging it
+  std::atomic<bool> stop{false};
+  return publish(*conn, source, stamp, config, stop, report);
+}
+
+Result<SubscribeEnd> subscribe_to(const TestBroker& broker, SubscribeConfig config,
+                                  CollectingSink& sink) {
+  auto conn = connect(broker);
+  if (!config.timeout) config.timeout = 10s;
+  std::atomic<bool> stop{false};
+  return subscribe(*conn, config, sink, stop);
+}
+
+TEST_CASE("broker server: published messages come back to a subscriber", "[broker_server]") {
+  TestBroker broker;
+  EnvelopeStamp stamp;
+  stamp.key = "cust-1";
+  stamp.headers = {{"source", std::string("test")}, {"n", int64_t{5}}};
+  PublishReport report;
+  Status s = publish_to(broker, "orders.eu", payloads(100, "message "), report, stamp);
+  if (!s.ok()) FAIL("publish failed: " << s.error().message);
+  CHECK(report.sent == 100);
+  CHECK(report.confirmed == 100);
+
+  CollectingSink sink;
+  SubscribeConfig config;
+  config.patterns = {"orders.*"};
+  config.from = {Position::Kind::kEarliest, 0};
+  config.count = 100;
+  auto end = subscribe_to(broker, config, sink);
+  if (!end.ok()) FAIL("subscribe failed: " << end.error().message);
+  CHECK(*end == SubscribeEnd::kCount);
+  REQUIRE(sink.envelopes.size() == 100);
+  CHECK(sink.flushes > 0);
+  for (size_t i = 0; i < sink.envelopes.size(); ++i) {
+    const Envelope& e = sink.envelopes[i];
+    INFO("message " << i);
+    CHECK(e.topic == "orders.eu");
+    CHECK(e.offset == i);
+    CHECK(e.payload == "message " + std::to_string(i));
+    CHECK(e.key == std::optional<std::string>("cust-1"));
+    CHECK(e.headers == stamp.headers);
+    CHECK(e.id.size() == 26);
+    CHECK(e.ts > 0);
+  }
+}
+
+TEST_CASE("broker server: a subscriber that exits at the end gets everything stored",
+          "[broker_server]") {
+  TestBroker broker;
+  PublishReport a, b;
+  REQUIRE(publish_to(broker, "t.a", payloads(30, "a"), a).ok());
+  REQUIRE(publish_to(broker, "t.b", payloads(20, "b"), b).ok());
+  CollectingSink sink;
+  SubscribeConfig config;
+  config.patterns = {"t.>"};
+  config.from = {Position::Kind::kEarliest, 0};
+  config.exit_at_end = true;
+  auto end = subscribe_to(broker, config, sink);
+  if (!end.ok()) FAIL("subscribe failed: " << end.error().message);
+  CHECK(*end == SubscribeEnd::kCaughtUp);
+  std::map<std::string, std::vector<uint64_t>> offsets;
+  for (const Envelope& e : sink.envelopes) offsets[e.topic].push_back(e.offset);
+  CHECK(offsets["t.a"].size() == 30);
+  CHECK(offsets["t.b"].size() == 20);
+  for (auto& [topic, list] : offsets) {
+    INFO(topic);
+    for (size_t i = 0; i < list.size(); ++i) CHECK(list[i] == i);
+  }
+}
+
+TEST_CASE("broker server: many messages in many batches", "[broker_server]") {
+  TestBroker broker;
+  PublishReport report;
+  REQUIRE(publish_to(broker, "bulk", payloads(5000, "m", 100), report).ok());
+  CHECK(report.confirmed == 5000);
+  CollectingSink sink;
+  SubscribeConfig config;
+  config.patterns = {"bulk"};
+  config.from = {Position::Kind::kEarliest, 0};
+  config.count = 5000;
+  auto end = subscribe_to(broker, config, sink);
+  if (!end.ok()) FAIL("subscribe failed: " << end.error().message);
+  REQUIRE(sink.envelopes.size() == 5000);
+  for (size_t i = 0; i < sink.envelopes.size(); ++i)
+    if (sink.envelopes[i].offset != i) FAIL("offset " << sink.envelopes[i].offset << " at " << i);
+}
+
+TEST_CASE("broker server: a subscriber with a small byte window still gets everything",
+          "[broker_server]") {
+  // Credit is granted back as messages arrive; the window must not shrink as
+  // it goes, whatever the messages' sizes.
+  TestBroker broker;
+  PublishReport report;
+  REQUIRE(publish_to(broker, "small", payloads(600, "x"), report).ok());
+  CollectingSink sink;
+  SubscribeConfig config;
+  config.patterns = {"small"};
+  config.from = {Position::Kind::kEarliest, 0};
+  config.count = 600;
+  config.credit_messages = 100;
+  config.credit_bytes = 4096;
+  config.timeout = 5s;
+  auto end = subscribe_to(broker, config, sink);
+  INFO("received " << sink.envelopes.size() << " of 600");
+  if (!end.ok()) FAIL("subscribe failed: " << end.error().message);
+  CHECK(sink.envelopes.size() == 600);
+}
+
+TEST_CASE("broker server: a publish to an invalid topic gets an error", "[broker_server]") {
+  TestBroker broker;
+  for (const char* topic : {"bad topic", "a..b", "$sys.stats", "orders.*"}) {
+    INFO(topic);
+    PublishReport report;
+    Status s = publish_to(broker, topic, payloads(3, "x"), report);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().kind == ErrorKind::kRuntime);
+    CHECK_THAT(s.error().message, Catch::Contains("rejected"));
+    CHECK(report.confirmed == 0);
+  }
+  // The broker still takes valid messages, and stored none of the rejected ones.
+  PublishReport report;
+  REQUIRE(publish_to(broker, "good", payloads(2, "y"), report).ok());
+  CHECK(report.confirmed == 2);
+  CollectingSink sink;
+  SubscribeConfig config;
+  config.patterns = {">"};
+  config.from = {Position::Kind::kEarliest, 0};
+  config.exit_at_end = true;
+  REQUIRE(subscribe_to(broker, config, sink).ok());
+  REQUIRE(sink.envelopes.size() == 2);
+  CHECK(sink.envelopes[0].topic == "good");
+}
+
+TEST_CASE("broker server: a subscription with an invalid pattern is refused", "[broker_server]") {
+  TestBroker broker;
+  CollectingSink sink;
+  SubscribeConfig config;
+  config.patterns = {"a.>.b"};
+  auto end = subscribe_to(broker, config, sink);
+  REQUIRE_FALSE(end.ok());
+  CHECK(end.error().kind == ErrorKind::kInvalidArgument);
+}
+
+// A plain DEALER that sends whatever frames it is given.
+class RawClient {
+ public:
+  explicit RawClient(const std::string& endpoint) : socket_(context_, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.connect(endpoint);
+  }
+
+  void send(const std::vector<std::string>& frames) {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
+      REQUIRE(socket_.send(zmq::buffer(frames[i]), flags));
+    }
+  }
+
+  // The next reply as [header, body], or an empty vector at the deadline.
+  std::vector<std::string> receive(std::chrono::milliseconds timeout = 5000ms) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, timeout) == 0) return {};
+    std::vector<std::string> frames;
+    for (bool more = true; more;) {
+      zmq::message_t part;
+      REQUIRE(socket_.recv(part, zmq::recv_flags::none));
+      frames.push_back(part.to_string());
+      more = part.more();
+    }
+    return frames;
+  }
+
+  // Sends and expects an ERROR reply; returns it.
+  proto::ErrorReply expect_error(const std::vector<std::string>& frames) {
+    send(frames);
+    auto reply = receive();
+    REQUIRE(reply.size() == 2);
+    auto command = proto::decode_header(reply[0]);
+    REQUIRE(command.ok());
+    REQUIRE(*command == proto::Command::kError);
+    auto error = proto::decode<proto::ErrorReply>(reply[1]);
+    REQUIRE(error.ok());
+    return *error;
+  }
+
+ private:
+  zmq::context_t context_{1};
+  zmq::socket_t socket_;
+};
+
+std::string header(uint8_t version, proto::Command c) {
+  return {static_cast<char>(version), static_cast<char>(c)};
+}
+std::string body(const proto::Message& m) {
+  return std::string(m.body.data(), m.body.size());
+}
+
+TEST_CASE("broker server: garbage from a raw DEALER gets ERROR replies", "[broker_server]") {
+  TestBroker broker;
+  RawClient raw(broker.endpoint());
+  const std::string ping = body(proto::encode(proto::Ping{1}));
+  const std::string version = header(proto::kVersion, proto::Command::kPing);
+  int sent_bad = 0;
+
+  SECTION("one frame of garbage") {
+    auto e = raw.expect_error({"\xde\xad\xbe\xef garbage"});
+    CHECK(e.code == proto::ErrorCode::kBadFrame);
+    CHECK(e.req_id == 0);
+    CHECK_FALSE(e.text.empty());
+    ++sent_bad;
+  }
+  SECTION("three frames") {
+    CHECK(raw.expect_error({version, ping, "extra"}).code == proto::ErrorCode::kBadFrame);
+    ++sent_bad;
+  }
+  SECTION("a header of the wrong size") {
+    CHECK(raw.expect_error({"\x01", ping}).code == proto::ErrorCode::kBadFrame);
+    CHECK(raw.expect_error({"\x01\x03\x03", ping}).code == proto::ErrorCode::kBadFrame);
+    sent_bad += 2;
+  }
+  SECTION("another protocol version") {
+    auto e = raw.expect_error({header(2, proto::Command::kPing), ping});
+    CHECK(e.code == proto::ErrorCode::kUnsupportedVersion);
+    CHECK_THAT(e.text, Catch::Contains("version"));
+    ++sent_bad;
+  }
+  SECTION("an unknown command") {
+    CHECK(raw.expect_error({std::string("\x01\x0e", 2), ping}).code == proto::ErrorCode::kBadFrame);
+    CHECK(raw.expect_error({std::string("\x01\xff", 2), ping}).code == proto::ErrorCode::kBadFrame);
+    sent_bad += 2;
+  }
+  SECTION("a command only the broker sends") {
+    auto e = raw.expect_error(
+        {header(proto::kVersion, proto::Command::kDeliver), body(proto::encode(proto::End{1}))});
+    CHECK(e.code == proto::ErrorCode::kBadFrame);
+    ++sent_bad;
+  }
+  SECTION("bodies that do not fit their command") {
+    for (proto::Command c :
+         {proto::Command::kPing, proto::Command::kHello, proto::Command::kPublish,
+          proto::Command::kSubscribe, proto::Command::kCredit, proto::Command::kUnsubscribe,
+          proto::Command::kListTopics, proto::Command::kDeleteTopic}) {
+      INFO(proto::command_name(c));
+      CHECK(raw.expect_error({header(proto::kVersion, c), "\xc1\xc1"}).code ==
+            proto::ErrorCode::kBadFrame);
+      CHECK(raw.expect_error({header(proto::kVersion, c), std::string("\x90", 1)}).code ==
+            proto::ErrorCode::kBadFrame);
+      CHECK(raw.expect_error({header(proto::kVersion, c), std::string()}).code ==
+            proto::ErrorCode::kBadFrame);
+      sent_bad += 3;
+    }
+  }
+  SECTION("a publish holding a malformed envelope") {
+    // [req_id 9, [[1, 2, 3]]]
+    auto e = raw.expect_error({header(proto::kVersion, proto::Command::kPublish),
+                               std::string("\x92\x09\x91\x93\x01\x02\x03", 7)});
+    CHECK(e.code == proto::ErrorCode::kBadFrame);
+    ++sent_bad;
+  }
+  SECTION("an empty message part") {
+    CHECK(raw.expect_error({""}).code == proto::ErrorCode::kBadFrame);
+    ++sent_bad;
+  }
+
+  // The same connection is still served.
+  raw.send({version, body(proto::encode(proto::Ping{77}))});
+  auto reply = raw.receive();
+  REQUIRE(reply.size() == 2);
+  REQUIRE(*proto::decode_header(reply[0]) == proto::Command::kPong);
+  auto pong = proto::decode<proto::Pong>(reply[1]);
+  REQUIRE(pong.ok());
+  CHECK(pong->req_id == 77);
+
+  // And so is everyone else.
+  PublishReport report;
+  REQUIRE(publish_to(broker, "after.garbage", payloads(3, "z"), report).ok());
+  CollectingSink sink;
+  SubscribeConfig config;
+  config.patterns = {"after.garbage"};
+  config.from = {Position::Kind::kEarliest, 0};
+  config.count = 3;
+  REQUIRE(subscribe_to(broker, config, sink).ok());
+  CHECK(sink.envelopes.size() == 3);
+
+  broker.stop();
+  CHECK(broker.malformed_frames() == static_cast<uint64_t>(sent_bad));
+}
+
+TEST_CASE("broker server: a rejected publish from a raw client names its request",
+          "[broker_server]") {
+  TestBroker broker;
+  RawClient raw(broker.endpoint());
+  Envelope e;
+  e.topic = "no spaces allowed";
+  e.payload = "x";
+  raw.send(
+      {header(proto::kVersion, proto::Command::kPublish), body(proto::encode_publish(42, {e}))});
+  auto reply = raw.receive();
+  REQUIRE(reply.size() == 2);
+  REQUIRE(*proto::decode_header(reply[0]) == proto::Command::kError);
+  auto error = proto::decode<proto::ErrorReply>(reply[1]);
+  REQUIRE(error.ok());
+  CHECK(error->req_id == 42);
+  CHECK(error->code == proto::ErrorCode::kRejected);
+  CHECK_THAT(error->text, Catch::Contains("no spaces allowed"));
+  broker.stop();
+  CHECK(broker.malformed_frames() == 0);  // well-formed, only refused
+}
+
+TEST_CASE("broker server: a raw client can publish and is confirmed", "[broker_server]") {
+  TestBroker broker;
+  RawClient raw(broker.endpoint());
+  std::vector<Envelope> batch(3);
+  for (Envelope& e : batch) {
+    e.topic = "raw.topic";
+    e.payload = "p";
+  }
+  for (uint64_t req : {uint64_t{5}, uint64_t{6}}) {
+    raw.send({header(proto::kVersion, proto::Command::kPublish),
+              body(proto::encode_publish(req, batch))});
+    auto reply = raw.receive();
+    REQUIRE(reply.size() == 2);
+    REQUIRE(*proto::decode_header(reply[0]) == proto::Command::kConfirm);
+    auto confirm = proto::decode<proto::Confirm>(reply[1]);
+    REQUIRE(confirm.ok());
+    CHECK(confirm->req_id == req);
+    uint64_t first = req == 5 ? 0 : 3;
+    CHECK(confirm->offsets == std::vector<uint64_t>{first, first + 1, first + 2});
+  }
+}
+
+}  // namespace
+}  // namespace eda
