@@ -22,15 +22,18 @@ show() {
 }
 
 cd "$demo_dir"
-say "Start a broker (default tcp://127.0.0.1:7670), logging to broker.log"
-"$edatool" broker --memory 2>broker.log &
-broker_pid=$!
-for _ in $(seq 100); do grep -q 'listening on' broker.log 2>/dev/null && break; sleep 0.05; done
-if ! grep -q 'listening on' broker.log; then
-  cat broker.log >&2
-  echo "demo: the broker did not start (is port 7670 taken? stop the other broker first)" >&2
-  exit 1
-fi
+start_broker() {
+  "$edatool" broker --data "$demo_dir/data" 2>>broker.log &
+  broker_pid=$!
+  for _ in $(seq 100); do grep -q 'listening on' broker.log 2>/dev/null && break; sleep 0.05; done
+  if ! grep -q 'listening on' broker.log; then
+    cat broker.log >&2
+    echo "demo: the broker did not start (is port 7670 taken? stop the other broker first)" >&2
+    exit 1
+  fi
+}
+say "Start a broker on the default URL (tcp://127.0.0.1:7670), its log in $demo_dir/data"
+start_broker
 cat broker.log
 
 say "Publish: one message per argument, with a key and typed headers"
@@ -58,8 +61,20 @@ show "$edatool pub alerts.disk 'disk 91% full'"
 show "$edatool pub alerts.cpu 'load 7.2'"
 wait "$sub_pid"
 
-say "Counting the whole log again (replay from the earliest offset)"
+say "tail shows the last messages of a topic; replay reads the stored log in order"
+show "$edatool tail numbers -n 3"
+show "$edatool replay numbers --from 500 --to 502 --template '%o %s\\n'"
+
+say "Crash the broker with kill -9 and start it again: nothing confirmed is lost"
+kill -9 "$broker_pid"
+wait "$broker_pid" 2>/dev/null || true
+: >broker.log
+start_broker
 show "$edatool sub numbers --from earliest -e | wc -l"
+show "$edatool topic stats"
+
+say "replay --data reads the data directory directly, no broker needed"
+show "$edatool replay numbers --data $demo_dir/data --from -2"
 
 say "Bad input gets a clear message and exit status 2"
 show "$edatool pub 'bad..topic' hi || echo \"exit status \$?\""
