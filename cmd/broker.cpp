@@ -21,6 +21,7 @@ struct BrokerOptions {
   std::string retention_bytes;
   std::string segment_bytes = "64MiB";
   std::string max_message_bytes = "1MiB";
+  std::string dedup_window = "2m";
 };
 
 constexpr const char* kMemoryRetention = "256MiB";
@@ -56,6 +57,9 @@ Result<EngineConfig> make_config(const BrokerOptions& o) {
   if (*max_message == 0 || *max_message > (32u << 20))
     return invalid_argument("--max-message-bytes must be between 1 byte and 32MiB");
   config.max_message_bytes = *max_message;
+  auto window = parse_duration(o.dedup_window);
+  if (!window) return window.error();
+  config.dedup_window_ms = window->count();
   return config;
 }
 
@@ -110,6 +114,10 @@ Runner setup_broker(CLI::App& app, const GlobalOptions&) {
       ->capture_default_str();
   app.add_option("--max-message-bytes", o->max_message_bytes, "reject messages larger than this")
       ->type_name("SIZE")
+      ->capture_default_str();
+  app.add_option("--dedup-window", o->dedup_window,
+                 "drop a message whose id the topic stored within DUR (0s: off)")
+      ->type_name("DUR")
       ->capture_default_str();
   return [o] { return run_broker(*o); };
 }

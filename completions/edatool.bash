@@ -2,7 +2,7 @@
 _edatool() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local path="" i word
-  local valued=" --bind --broker --count --data --delimiter --exit-at-end --file --follow --format --from --fsync --header --help --id --json --key --lines --max-message-bytes --memory --msgpack --namespace --no-confirm --null --quiet --rate --republish --retention-age --retention-bytes --segment-bytes --speed --template --timeout --to --verbose --version --whole -0 -H -b -d -e -f -h -k -n -q -v "
+  local valued=" --bind --broker --count --data --dedup-window --delimiter --exit-at-end --file --follow --format --from --fsync --header --help --id --json --key --lines --max-message-bytes --memory --msgpack --namespace --no-confirm --null --quiet --rate --republish --retention-age --retention-bytes --segment-bytes --speed --template --timeout --to --verbose --version --whole -0 -H -b -d -e -f -h -k -n -q -v "
   # The words before the cursor that are not options or their values name the subcommand.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
@@ -31,6 +31,7 @@ _edatool() {
     'broker:--retention-bytes') COMPREPLY=(); return ;;
     'broker:--segment-bytes') COMPREPLY=(); return ;;
     'broker:--max-message-bytes') COMPREPLY=(); return ;;
+    'broker:--dedup-window') COMPREPLY=(); return ;;
     'pub:-h'|'pub:--help') COMPREPLY=(); return ;;
     'pub:-k'|'pub:--key') COMPREPLY=(); return ;;
     'pub:-H'|'pub:--header') COMPREPLY=(); return ;;
@@ -77,7 +78,7 @@ _edatool() {
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'broker pub sub tail replay topic completion man' -- "$cur")); fi ;;
     'broker')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'pub')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -k --key -H --header --id -d --delimiter -0 --null --whole -f --file --json --msgpack --rate --no-confirm --timeout -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))

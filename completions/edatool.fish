@@ -23,6 +23,7 @@ complete -c edatool -n '__fish_seen_subcommand_from broker' -l retention-age -x 
 complete -c edatool -n '__fish_seen_subcommand_from broker' -l retention-bytes -x -d 'keep at most this much per topic (default unlimited on disk, 256MiB in memory)'
 complete -c edatool -n '__fish_seen_subcommand_from broker' -l segment-bytes -x -d 'roll segment files at this size'
 complete -c edatool -n '__fish_seen_subcommand_from broker' -l max-message-bytes -x -d 'reject messages larger than this'
+complete -c edatool -n '__fish_seen_subcommand_from broker' -l dedup-window -x -d 'drop a message whose id the topic stored within DUR (0s: off)'
 complete -c edatool -n '__fish_seen_subcommand_from pub' -a '(timeout 1 edatool topic list 2>/dev/null)'
 complete -c edatool -n '__fish_seen_subcommand_from pub' -s h -l help -x -d 'Print this help message and exit'
 complete -c edatool -n '__fish_seen_subcommand_from pub' -s k -l key -x -d 'message key'

@@ -38,6 +38,7 @@ struct BrokerEngine::Subscription {
   uint64_t credit_bytes = 0;
   bool end_reported = false;
   bool ready = false;
+  std::vector<std::string> pending_notices;  // sent with the next delivery
 
   bool matches(const std::string& topic) const {
     return std::any_of(patterns.begin(), patterns.end(),
@@ -213,10 +214,21 @@ Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request) 
   for (auto& [name, topic] : topics_) {
     if (!sub->matches(name)) continue;
     auto resumed = request.resume.find(name);
-    uint64_t start = resumed != request.resume.end()
-                         // Below the earliest offset: next_delivery says what retention took.
-                         ? std::min(resumed->second, topic->visible)
-                         : resolve_position(*topic->log, request.from, topic->visible);
+    uint64_t start = resolve_position(*topic->log, request.from, topic->visible);
+    if (resumed != request.resume.end()) {
+      // Below the earliest offset: next_delivery says what retention took.
+      start = resumed->second;
+      if (start > topic->visible) {
+        // Past the end: this broker lost what the subscriber saw. In memory the
+        // broker restarted and everything it holds is new; on disk a torn tail
+        // was cut and only what follows is new.
+        start = data_dir_ ? topic->visible : topic->log->earliest_offset();
+        sub->pending_notices.push_back(fmt::format(
+            "topic {}: the broker holds fewer messages than this subscriber had read (offset {} "
+            "> {}); starting again at offset {}",
+            name, resumed->second, topic->visible, start));
+      }
+    }
     watch(*sub, id, *topic, start);
   }
   mark_ready(id, *sub);
@@ -239,8 +251,12 @@ void BrokerEngine::grant(SubscriptionId id, uint64_t messages, uint64_t bytes) {
   auto it = subs_.find(id);
   if (it == subs_.end()) return;
   Subscription& sub = *it->second;
-  sub.credit_messages = std::min(sub.credit_messages + messages, config_.max_credit_messages);
-  sub.credit_bytes = std::min(sub.credit_bytes + bytes, config_.max_credit_bytes);
+  // Saturating: a grant near 2^64 must not wrap around.
+  auto add = [](uint64_t held, uint64_t more, uint64_t cap) {
+    return std::min(cap, more > cap - std::min(held, cap) ? cap : held + more);
+  };
+  sub.credit_messages = add(sub.credit_messages, messages, config_.max_credit_messages);
+  sub.credit_bytes = add(sub.credit_bytes, bytes, config_.max_credit_bytes);
   mark_ready(id, sub);
 }
 
@@ -268,6 +284,7 @@ Delivery BrokerEngine::next_delivery(SubscriptionId id) {
   auto it = subs_.find(id);
   if (it == subs_.end()) return d;
   Subscription& sub = *it->second;
+  d.notices = std::exchange(sub.pending_notices, {});
   size_t n = sub.cursors.size();
   size_t delivered_bytes = 0;
   for (size_t k = 0; k < n; ++k) {

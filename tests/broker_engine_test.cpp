@@ -364,14 +364,17 @@ TEST_CASE("broker engine: resume wins over the position for the topics it names"
   CHECK(offsets_of(r.messages, "c") == range(8, 10));
 }
 
-TEST_CASE("broker engine: resume past the end waits for new messages", "[broker_engine]") {
+TEST_CASE("broker engine: resume past the end of a memory log starts again and says so",
+          "[broker_engine]") {
+  // A --memory broker restarted: what it holds now is new to the subscriber.
   auto engine = make_engine();
   publish(*engine, "a", 3);
   SubscriptionId id = subscribe(*engine, {"a"}, {K::kEarliest, 0}, {{"a", 50}});
   engine->grant(id, kLots, kLots);
-  CHECK(drain(*engine, id).messages.empty());
-  publish(*engine, "a", 1);
-  CHECK(offsets_of(drain(*engine, id).messages, "a") == std::vector<uint64_t>{3});
+  Received r = drain(*engine, id);
+  CHECK(offsets_of(r.messages, "a") == std::vector<uint64_t>{0, 1, 2});
+  REQUIRE(r.notices.size() == 1);
+  CHECK_THAT(r.notices[0], Catch::Contains("offset 50"));
 }
 
 TEST_CASE("broker engine: resume behind retention says what was lost", "[broker_engine]") {
@@ -513,14 +516,22 @@ TEST_CASE("broker engine: credit is capped at the configured maximum", "[broker_
 TEST_CASE("broker engine: a grant never lowers the credit, even near the integer limit",
           "[broker_engine]") {
   auto engine = make_engine();
+  const uint64_t max_messages = EngineConfig{}.max_credit_messages;
+  const uint64_t max_bytes = EngineConfig{}.max_credit_bytes;
   publish(*engine, "a", 20);
   SubscriptionId id = subscribe(*engine, {"a"});
-  const uint64_t max_messages = EngineConfig{}.max_credit_messages;
-  engine->grant(id, max_messages, 1u << 20);
-  // A client may send any 64-bit amount; adding it must saturate, not wrap to 0.
-  engine->grant(id, UINT64_MAX - (max_messages - 1), 0);
-  engine->grant(id, 0, UINT64_MAX);
-  engine->grant(id, UINT64_MAX, UINT64_MAX);
+  engine->grant(id, max_messages, max_bytes);
+  // A client may send any 64-bit amount; adding it must saturate, not wrap around.
+  SECTION("messages") {
+    engine->grant(id, UINT64_MAX - (max_messages - 1), 0);
+  }
+  SECTION("bytes") {
+    engine->grant(id, 0, UINT64_MAX - (max_bytes - 1));
+  }
+  SECTION("both, twice") {
+    engine->grant(id, UINT64_MAX, UINT64_MAX);
+    engine->grant(id, UINT64_MAX, UINT64_MAX);
+  }
   CHECK(drain(*engine, id).messages.size() == 20);
 }
 

@@ -115,10 +115,12 @@ SubscribeRun::Step SubscribeRun::handle(const Reply& r) {
       }
       return std::nullopt;
     case Command::kEnd:
+      if (awaiting_ok_) return std::nullopt;  // from a replaced subscription
       if (config_.exit_at_end) return finish(SubscribeEnd::kCaughtUp);
       return std::nullopt;
     case Command::kNotice:
-      if (auto m = proto::decode<proto::Notice>(r.body())) log_info("{}", m->text);
+      if (auto m = proto::decode<proto::Notice>(r.body()); m && !awaiting_ok_)
+        log_info("{}", m->text);
       return std::nullopt;
     case Command::kPong:
       if (auto m = proto::decode<proto::Pong>(r.body())) {
