@@ -139,28 +139,32 @@ Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int6
   PublishReceipt receipt;
   receipt.offsets.reserve(batch.size());
   batch_.clear();
-  std::unordered_map<std::string_view, uint64_t> in_batch;  // ids stored by this batch
+  size_t remembered = 0;  // ids added to the dedup index for this batch
   uint64_t offset = t.log->next_offset();
   for (uint32_t i = 0; i < batch.size(); ++i) {
     Envelope& e = batch[i];
-    std::optional<uint64_t> prior = t.dedup.find(e.id, now_ms);
-    if (auto it = in_batch.find(e.id); !prior && it != in_batch.end()) prior = it->second;
-    if (prior) {
+    // Also finds a repeat within this batch: ids are remembered as they are taken.
+    if (std::optional<uint64_t> prior = t.dedup.find(e.id, now_ms)) {
       receipt.offsets.push_back(*prior);
       receipt.duplicates.push_back(i);
       continue;
     }
     if (e.ts == 0) e.ts = now_ms;
-    if (e.id.empty()) e.id = ids_.next(now_ms);
     e.offset = offset++;
+    if (e.id.empty()) {
+      e.id = ids_.next(now_ms);
+    } else {
+      t.dedup.add(e.id, e.offset, now_ms);
+      ++remembered;
+    }
     receipt.offsets.push_back(e.offset);
-    in_batch.emplace(e.id, e.offset);
     batch_.add(e);
   }
-  if (Status s = t.log->append(batch_); !s)
+  if (Status s = t.log->append(batch_); !s) {
+    t.dedup.forget_newest(remembered);
     return runtime_error(
         fmt::format("cannot store messages for {}: {}", t.name, s.error().message));
-  for (const auto& [id, stored] : in_batch) t.dedup.add(id, stored, now_ms);
+  }
   if (!data_dir_) {
     (void)t.log->enforce_retention(config_.retention, now_ms);
     make_visible(t, offset);

@@ -1,16 +1,15 @@
 #include "core/data_dir.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include "core/log_format.h"
 #include "core/topic.h"
@@ -27,7 +26,8 @@ std::string default_data_dir() {
 Result<DataDir> DataDir::lock(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec) return runtime_error(fmt::format("cannot create data directory {}: {}", path, ec.message()));
+  if (ec)
+    return runtime_error(fmt::format("cannot create data directory {}: {}", path, ec.message()));
   std::string lock_path = path + "/" + std::string(log_format::kLockFile);
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("cannot open", lock_path);
@@ -35,7 +35,8 @@ Result<DataDir> DataDir::lock(const std::string& path) {
     char pid[32] = {};
     (void)!::pread(fd, pid, sizeof pid - 1, 0);
     ::close(fd);
-    std::string holder = pid[0] ? fmt::format(" (pid {})", std::string(pid).substr(0, std::strcspn(pid, "\n"))) : "";
+    std::string holder =
+        pid[0] ? fmt::format(" (pid {})", std::string(pid).substr(0, std::strcspn(pid, "\n"))) : "";
     return runtime_error(fmt::format(
         "data directory {} is in use by another broker{}; stop it or use another --data", path,
         holder));

@@ -41,6 +41,7 @@ Result<std::unique_ptr<DiskLog>> DiskLog::open(FileSystem& fs, const std::string
     if (!name.ends_with(lf::kSegmentSuffix)) continue;
     uint64_t base = 0;
     auto stem = std::string_view(name).substr(0, name.size() - lf::kSegmentSuffix.size());
+    if (stem.size() != 20) continue;  // segment names are exactly 20 digits
     auto [end, ec] = std::from_chars(stem.data(), stem.data() + stem.size(), base);
     if (ec == std::errc() && end == stem.data() + stem.size()) bases.push_back(base);
   }
@@ -65,8 +66,6 @@ Result<std::unique_ptr<DiskLog>> DiskLog::open(FileSystem& fs, const std::string
                                 (*last)->path(), options.writable ? "cut" : "ignoring", cut,
                                 (*last)->next_offset()));
   log->bytes_ += (*last)->size();
-  auto ts = (*last)->max_ts();
-  log->last_ts_ = ts ? *ts : 0;
   log->segments_.emplace(bases.back(), std::move(*last));
   return log;
 }
@@ -91,7 +90,8 @@ Status DiskLog::append(const RecordBatch& batch) {
   uint64_t before = active().size();
   if (Status s = active().append(batch); !s) return s;
   bytes_ += active().size() - before;
-  for (const auto& e : batch.entries()) last_ts_ = std::max(last_ts_, e.ts);
+  if (last_ts_)
+    for (const auto& e : batch.entries()) last_ts_ = std::max(*last_ts_, e.ts);
   if (options_.tracker) options_.tracker->written(active().file());
   return ok_status();
 }
@@ -112,7 +112,8 @@ Result<uint64_t> DiskLog::read(uint64_t offset, size_t max_records, size_t max_b
     log_error("{}", skipped);
     return resume;
   }
-  return out.size() > before ? out.back().offset + 1 : segment.next_offset();
+  if (out.size() > before) return out.back().offset + 1;
+  return max_records == 0 ? offset : segment.next_offset();
 }
 
 Result<uint64_t> DiskLog::offset_for_time(int64_t ts) {
@@ -142,6 +143,18 @@ Status DiskLog::enforce_retention(const RetentionPolicy& policy, int64_t now_ms)
     segments_.erase(segments_.begin());
   }
   return ok_status();
+}
+
+int64_t DiskLog::last_ts() const {
+  // The newest ts may sit in any segment (publishers set it); computed when
+  // first asked, since it means reading every segment's index.
+  if (!last_ts_) {
+    int64_t newest = 0;
+    for (const auto& [base, segment] : segments_)
+      if (auto ts = segment->max_ts()) newest = std::max(newest, *ts);
+    last_ts_ = newest;
+  }
+  return *last_ts_;
 }
 
 Status DiskLog::checkpoint() {

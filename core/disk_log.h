@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/file.h"
@@ -37,7 +38,7 @@ class DiskLog : public TopicLog {
                         std::vector<StoredRecord>& out, std::string& skipped) override;
   Result<uint64_t> offset_for_time(int64_t ts) override;
   Status enforce_retention(const RetentionPolicy& policy, int64_t now_ms) override;
-  int64_t last_ts() const override { return last_ts_; }
+  int64_t last_ts() const override;
   Status checkpoint() override;
   Status destroy() override;
 
@@ -53,8 +54,8 @@ class DiskLog : public TopicLog {
   DiskLogOptions options_;
   std::map<uint64_t, std::unique_ptr<Segment>> segments_;  // by base offset
   uint64_t bytes_ = 0;
-  int64_t last_ts_ = 0;
-  std::string buffer_;  // read buffer; returned views point into it
+  mutable std::optional<int64_t> last_ts_;  // unknown until asked
+  std::string buffer_;                      // read buffer; returned views point into it
 };
 
 }  // namespace eda

@@ -1,14 +1,13 @@
 #include "core/file.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace eda {
 
@@ -20,7 +19,8 @@ namespace {
 
 class PosixFile : public File {
  public:
-  PosixFile(int fd, std::string path, uint64_t size) : fd_(fd), path_(std::move(path)), size_(size) {}
+  PosixFile(int fd, std::string path, uint64_t size)
+      : fd_(fd), path_(std::move(path)), size_(size) {}
   ~PosixFile() override { ::close(fd_); }
 
   Status append(std::string_view data) override {
@@ -74,7 +74,7 @@ class PosixFile : public File {
 class PosixFileSystem : public FileSystem {
  public:
   Result<std::unique_ptr<File>> open(const std::string& path, OpenMode mode) override {
-    int flags = mode == OpenMode::kReadOnly ? O_RDONLY
+    int flags = mode == OpenMode::kReadOnly    ? O_RDONLY
                 : mode == OpenMode::kReadWrite ? O_RDWR
                                                : O_RDWR | O_CREAT | O_EXCL;
     int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);

@@ -1,7 +1,6 @@
 #include "core/group_commit.h"
 
 #include <fmt/format.h>
-
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -11,7 +10,8 @@ Result<FsyncPolicy> parse_fsync_policy(std::string_view name) {
   if (name == "always") return FsyncPolicy::kAlways;
   if (name == "batch") return FsyncPolicy::kBatch;
   if (name == "never") return FsyncPolicy::kNever;
-  return invalid_argument(fmt::format("unknown fsync policy '{}' (use always, batch or never)", name));
+  return invalid_argument(
+      fmt::format("unknown fsync policy '{}' (use always, batch or never)", name));
 }
 
 GroupCommitter::GroupCommitter(FileSystem& fs, FsyncPolicy policy) : fs_(fs), policy_(policy) {

@@ -71,9 +71,9 @@ class GroupCommitter : public SyncTracker {
   int event_fd_ = -1;
   std::mutex mutex_;
   std::condition_variable wake_;
-  Pending pending_;          // written since the last ticket
-  uint64_t issued_ = 0;      // last ticket handed out
-  uint64_t requested_ = 0;   // last ticket whose writes are in `pending_` or synced
+  Pending pending_;         // written since the last ticket
+  uint64_t issued_ = 0;     // last ticket handed out
+  uint64_t requested_ = 0;  // last ticket whose writes are in `pending_` or synced
   std::vector<Completion> completions_;
   bool stopping_ = false;
   std::thread syncer_;

@@ -29,14 +29,16 @@ Result<uint64_t> MemoryLog::read(uint64_t offset, size_t max_records, size_t max
 }
 
 Result<uint64_t> MemoryLog::offset_for_time(int64_t ts) {
-  auto it = std::find_if(records_.begin(), records_.end(),
-                         [&](const Record& r) { return r.ts >= ts; });
+  auto it =
+      std::find_if(records_.begin(), records_.end(), [&](const Record& r) { return r.ts >= ts; });
   return base_ + static_cast<uint64_t>(it - records_.begin());
 }
 
 Status MemoryLog::enforce_retention(const RetentionPolicy& policy, int64_t now_ms) {
   auto too_big = [&] { return policy.max_bytes && bytes_ > policy.max_bytes; };
-  auto too_old = [&] { return policy.max_age_ms && records_.front().ts < now_ms - policy.max_age_ms; };
+  auto too_old = [&] {
+    return policy.max_age_ms && records_.front().ts < now_ms - policy.max_age_ms;
+  };
   // The newest record stays, so next_offset() survives retention.
   while (records_.size() > 1 && (too_big() || too_old())) {
     bytes_ -= records_.front().body.size();

@@ -45,10 +45,14 @@ Frame check_frame(std::string_view bytes) {
 
 std::string_view frame_status_name(FrameStatus s) {
   switch (s) {
-    case FrameStatus::kOk: return "ok";
-    case FrameStatus::kIncomplete: return "incomplete record";
-    case FrameStatus::kBadLength: return "bad record length";
-    case FrameStatus::kBadChecksum: return "bad checksum";
+    case FrameStatus::kOk:
+      return "ok";
+    case FrameStatus::kIncomplete:
+      return "incomplete record";
+    case FrameStatus::kBadLength:
+      return "bad record length";
+    case FrameStatus::kBadChecksum:
+      return "bad checksum";
   }
   return "?";
 }

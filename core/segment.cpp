@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/crc32c.h"
 #include "core/log_format.h"
 #include "core/record_frame.h"
 
@@ -140,8 +141,10 @@ Result<std::unique_ptr<Segment>> Segment::recover(FileSystem& fs, const std::str
   s->writable_ = writable;
   bytes_cut = 0;
   // A header torn by a crash right after the segment was created holds no records.
-  if (writable && s->file_->size() < lf::kHeaderSize) {
+  if (s->file_->size() < lf::kHeaderSize) {
     bytes_cut = s->file_->size();
+    s->indexes_ready_ = true;
+    if (!writable) return s;  // read as empty, leave the file alone
     if (Status st = s->file_->rewrite(header_bytes(base)); !st) return st.error();
   }
   if (Status st = s->check_header(); !st) return st.error();
@@ -196,11 +199,20 @@ bool Segment::load_indexes() {
   auto file = fs_.open(index_path(), OpenMode::kReadOnly);
   if (!file) return false;
   uint64_t size = (*file)->size();
-  if (size == 0 || size % lf::kIndexEntrySize != 0) return false;
-  std::vector<IndexEntry> entries(size / lf::kIndexEntrySize);
+  if (size < 2 * lf::kIndexEntrySize || size % lf::kIndexEntrySize != 0) return false;
   std::string raw(size, '\0');
   auto n = (*file)->read_at(0, raw.data(), size);
   if (!n || *n != size) return false;
+  // The trailer: magic, CRC-32C of the entries, and the segment's size when written.
+  uint32_t magic, crc;
+  uint64_t segment_size;
+  const char* trailer = raw.data() + size - lf::kIndexEntrySize;
+  std::memcpy(&magic, trailer, 4);
+  std::memcpy(&crc, trailer + 4, 4);
+  std::memcpy(&segment_size, trailer + 8, 8);
+  raw.resize(size - lf::kIndexEntrySize);
+  if (magic != lf::kIndexMagic || crc != crc32c(raw) || segment_size != file_->size()) return false;
+  std::vector<IndexEntry> entries(raw.size() / lf::kIndexEntrySize);
   for (size_t i = 0; i < entries.size(); ++i) {
     const char* p = raw.data() + i * lf::kIndexEntrySize;
     std::memcpy(&entries[i].relative_offset, p, 4);
@@ -256,9 +268,13 @@ std::pair<uint64_t, uint64_t> Segment::seek(uint64_t offset) const {
 
 Status Segment::append(const RecordBatch& batch) {
   if (batch.empty()) return ok_status();
+  if (unwritable_)
+    return runtime_error(
+        fmt::format("{} could not be repaired after a failed write; restart the broker", path_));
   uint64_t before = file_->size();
   if (Status s = file_->append(batch.data()); !s) {
-    (void)file_->truncate(before);
+    // A partial record must not stay in front of later ones.
+    if (!file_->truncate(before)) unwritable_ = true;
     return s;
   }
   for (const RecordBatch::Entry& e : batch.entries())
@@ -355,6 +371,13 @@ Status Segment::write_indexes() {
     std::memcpy(p + 4, &entries[i].position, 4);
     std::memcpy(p + 8, &entries[i].max_ts, 8);
   }
+  char trailer[lf::kIndexEntrySize];
+  uint32_t crc = crc32c(raw);
+  uint64_t segment_size = file_->size();
+  std::memcpy(trailer, &lf::kIndexMagic, 4);
+  std::memcpy(trailer + 4, &crc, 4);
+  std::memcpy(trailer + 8, &segment_size, 8);
+  raw.append(trailer, sizeof trailer);
   auto file =
       fs_.open(index_path(), fs_.exists(index_path()) ? OpenMode::kReadWrite : OpenMode::kCreate);
   if (!file) return file.error();

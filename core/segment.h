@@ -96,6 +96,7 @@ class Segment {
   std::shared_ptr<File> file_;
   bool indexes_ready_ = false;
   bool writable_ = false;
+  bool unwritable_ = false;  // a failed write could not be cut back: refuse appends
   std::vector<IndexEntry> index_;
   uint64_t last_indexed_position_ = 0;
   int64_t max_ts_ = 0;

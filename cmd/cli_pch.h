@@ -1,3 +1,0 @@
-// Included into every cmd/ file by CMake: CLI11 is costly to parse.
-#pragma once
-#include <CLI/CLI.hpp>
