@@ -11,26 +11,10 @@
 #include <string>
 
 #include "tests/fault_file_system.h"
+#include "tests/temp_dir.h"
 
 namespace eda {
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "edatool-datadir-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) FAIL("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Sets an environment variable for one scope, then puts back what was there.
 class ScopedEnv {

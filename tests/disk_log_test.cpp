@@ -18,6 +18,7 @@
 #include "core/log_format.h"
 #include "core/memory_log.h"
 #include "tests/fault_file_system.h"
+#include "tests/temp_dir.h"
 
 namespace eda {
 namespace {
@@ -154,24 +155,6 @@ DiskLogOptions small_segments(uint64_t bytes = 8192) {
   o.segment_bytes = bytes;
   return o;
 }
-
-// A temporary directory on the real file system, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "edatool-disklog-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) FAIL("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -15,6 +15,7 @@
 
 #include "core/disk_log.h"
 #include "core/log_format.h"
+#include "tests/temp_dir.h"
 
 namespace eda {
 namespace {
@@ -194,23 +195,6 @@ TEST_CASE("replay sink: a stop request cuts a pacing wait short", "[replay]") {
 }
 
 // --- read_offline ---
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "edatool-replay-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) FAIL("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // A data directory written by DiskLog: `topics` maps each topic to its record count.
 // ts of offset o is 1'000'000 + 1000 * o.
