@@ -1,4 +1,3 @@
-#include "core/crc32c.h"
 #include "core/segment.h"
 
 #include <fmt/format.h>
@@ -10,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/crc32c.h"
 #include "core/envelope_codec.h"
 #include "core/log_format.h"
 #include "core/record_batch.h"
