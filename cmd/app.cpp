@@ -1,6 +1,19 @@
 #include "cmd/app.h"
 
+#include <fmt/format.h>
+
+#include "cmd/suggest.h"
+
 namespace eda {
+namespace {
+
+std::vector<std::string> command_names() {
+  std::vector<std::string> names;
+  for (const Command& c : command_table()) names.push_back(c.name);
+  return names;
+}
+
+}  // namespace
 
 std::unique_ptr<CommandLine> make_command_line() {
   auto cl = std::make_unique<CommandLine>();
@@ -52,6 +65,10 @@ std::vector<std::string> option_choices(const CLI::Option& option) {
     for (std::string item; std::getline(items, item, ',');) choices.push_back(item);
     return choices;
   }
+}
+
+std::string unknown_command_message(std::string_view name) {
+  return fmt::format("unknown command '{}'{}", name, did_you_mean(name, command_names()));
 }
 
 }  // namespace eda

@@ -26,4 +26,7 @@ const Command* find_command(std::string_view name);
 // Fixed choices of an option (from its CLI::IsMember check), or none.
 std::vector<std::string> option_choices(const CLI::Option& option);
 
+// "unknown command 'NAME'", with the nearest command name if one is close.
+std::string unknown_command_message(std::string_view name);
+
 }  // namespace eda

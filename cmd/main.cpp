@@ -2,37 +2,63 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <map>
+#include <algorithm>
+#include <vector>
 
 #include "cmd/app.h"
+#include "cmd/suggest.h"
 #include "core/log.h"
 
 namespace eda {
 namespace {
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
+// The commands chosen on the command line, outermost first: edatool, topic, stats.
+std::vector<const CLI::App*> chosen_path(const CLI::App& app) {
+  std::vector<const CLI::App*> path{&app};
+  while (!path.back()->get_subcommands().empty())
+    path.push_back(path.back()->get_subcommands().front());
+  return path;
 }
 
-int unknown_command(std::string_view name) {
-  std::string hint;
-  size_t best = 3;  // suggest only close matches
-  for (const Command& c : command_table()) {
-    size_t d = edit_distance(name, c.name);
-    if (d < best) best = d, hint = fmt::format(" (did you mean '{}'?)", c.name);
+std::string path_name(const std::vector<const CLI::App*>& path) {
+  std::vector<std::string> names;
+  for (const CLI::App* a : path) names.push_back(a->get_name());
+  return fmt::format("{}", fmt::join(names, " "));
+}
+
+// An argument that no command took: a mistyped command gets the nearest
+// command, a mistyped flag the nearest flag of the chosen command or of those
+// around it (the global options apply too).
+int unknown_argument(const CLI::App& app, std::string_view arg) {
+  auto path = chosen_path(app);
+  std::string command = path_name(path);
+  const CLI::App& innermost = *path.back();
+  if (!arg.starts_with("-") || arg == "-") {
+    std::vector<std::string> subcommands;
+    for (const CLI::App* sub : innermost.get_subcommands({}))
+      subcommands.push_back(sub->get_name());
+    if (path.size() == 1)
+      log_error("{}; run 'edatool --help' for the list", unknown_command_message(arg));
+    else if (!subcommands.empty())
+      log_error("unknown command '{}' for '{}'{}; run '{} --help' for the list", arg, command,
+                did_you_mean(arg, subcommands), command);
+    else
+      log_error("unexpected argument '{}' for '{}'; run '{} --help' for usage", arg, command,
+                command);
+    return kExitUsage;
   }
-  log_error("unknown command '{}'{}; run 'edatool --help' for the list", name, hint);
+  std::vector<std::string> flags;
+  for (const CLI::App* a : path)
+    for (const CLI::Option* o : a->get_options()) {
+      for (const std::string& s : o->get_snames()) flags.push_back("-" + s);
+      for (const std::string& l : o->get_lnames()) flags.push_back("--" + l);
+    }
+  std::sort(flags.begin(), flags.end());
+  flags.erase(std::unique(flags.begin(), flags.end()), flags.end());
+  std::string_view flag = arg.substr(0, arg.find('='));
+  std::string hint = did_you_mean(flag, flags);
+  if (hint.empty()) hint = fmt::format("; run '{} --help' for usage", command);
+  log_error("unknown option '{}' for '{}'{}", flag, command, hint);
   return kExitUsage;
 }
 
@@ -49,24 +75,19 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string where;
-    for (const CLI::App* sub : app.get_subcommands()) where = fmt::format(" {}", sub->get_name());
+    // An unknown argument is likely the cause ("topic lst" lacks a subcommand).
+    if (!app.remaining().empty()) return unknown_argument(app, app.remaining().front());
     log_error("{}", e.what());
-    log_error("run 'edatool{} --help' for usage", where);
+    log_error("run '{} --help' for usage", path_name(chosen_path(app)));
     return kExitUsage;
   }
   set_log_level(global.quiet         ? LogLevel::kError
                 : global.verbose > 0 ? LogLevel::kDebug
                                      : LogLevel::kInfo);
+  // Arguments a subcommand does not know fall through to the top level and land here.
+  if (!app.remaining().empty()) return unknown_argument(app, app.remaining().front());
   auto chosen = app.get_subcommands();
-  if (!chosen.empty() && !app.remaining().empty()) {
-    // Options a subcommand does not know fall through to the top level and land here.
-    log_error("unknown option or argument '{}' for 'edatool {}'; run 'edatool {} --help' for usage",
-              app.remaining().front(), chosen.front()->get_name(), chosen.front()->get_name());
-    return kExitUsage;
-  }
   if (chosen.empty()) {
-    if (!app.remaining().empty()) return unknown_command(app.remaining().front());
     std::fputs(app.help().c_str(), stderr);
     return kExitUsage;
   }

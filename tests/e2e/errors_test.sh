@@ -36,6 +36,7 @@ usage_error "'@notatime'" "sub --from @notatime" "$EDATOOL" sub t --from @notati
 # Unknown flags, in every place they can appear (--timeout bounds the run if
 # the flag were ignored and the command went on to look for a broker).
 usage_error "--bogus" "pub unknown flag" "$EDATOOL" pub --timeout 1s --bogus t x
+check_contains "$ERR" "run 'edatool pub --help'" "an unknown flag with no near one points at --help"
 usage_error "--bogus" "pub unknown flag after the arguments" "$EDATOOL" pub --timeout 1s t x --bogus
 usage_error "--bogus" "sub unknown flag" "$EDATOOL" sub --timeout 1s -n 1 --bogus t
 usage_error "--bogus" "unknown flag before the subcommand" "$EDATOOL" --bogus pub --timeout 1s t x
@@ -43,6 +44,19 @@ usage_error "--bogus" "unknown flag before the subcommand" "$EDATOOL" --bogus pu
 # Unknown subcommand, with a suggestion.
 usage_error "did you mean 'pub'" "unknown subcommand pubb" "$EDATOOL" pubb t x
 check_contains "$ERR" "'pubb'" "unknown subcommand is named"
+
+# Mistyped flags, with the nearest flag of that command (or a global one).
+usage_error "did you mean '--format'?" "sub --form" "$EDATOOL" sub --timeout 1s t --form json
+check_eq "$ERR" "edatool: unknown option '--form' for 'edatool sub' (did you mean '--format'?)" \
+  "sub --form: the whole message"
+usage_error "did you mean '--format'?" "sub --form=json" "$EDATOOL" sub --timeout 1s t --form=json
+usage_error "did you mean '--json'?" "nested command topic stats --jsn" "$EDATOOL" topic stats --jsn
+check_contains "$ERR" "'edatool topic stats'" "the nested command is named"
+usage_error "did you mean '--namespace'?" "a global flag after the subcommand" \
+  "$EDATOOL" pub --timeout 1s --namespce x t m
+usage_error "did you mean '--verbose'?" "a global flag without a subcommand" "$EDATOOL" --verbos
+usage_error "did you mean 'list'?" "nested command topic lst" "$EDATOOL" topic lst
+check_contains "$ERR" "unknown command 'lst' for 'edatool topic'" "the nested command is named"
 
 # Output options.
 usage_error "xml" "sub --format xml" "$EDATOOL" sub t --format xml
