@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cmd/command.h"
+#include "cmd/filter_option.h"
 #include "cmd/output_options.h"
 #include "core/topic.h"
 #include "transport/publisher.h"
@@ -24,6 +25,7 @@ struct ReplayOptions {
   std::string speed = "max";
   std::string republish;
   std::string data;
+  std::string filter;
   OutputOptions output;
 };
 
@@ -31,6 +33,7 @@ struct ReplayPlan {
   Position from;
   std::optional<Position> to;
   ReplaySpeed speed;
+  std::optional<Filter> filter;
 };
 
 Result<ReplayPlan> make_plan(const ReplayOptions& o) {
@@ -49,6 +52,9 @@ Result<ReplayPlan> make_plan(const ReplayOptions& o) {
   auto speed = parse_speed(o.speed);
   if (!speed) return speed.error();
   plan.speed = *speed;
+  auto filter = parse_filter_option(o.filter);
+  if (!filter) return filter.error();
+  plan.filter = std::move(*filter);
   if (!o.republish.empty()) {
     if (Status s = validate_topic(o.republish); !s) return s.error();
     for (const std::string& n : o.names)
@@ -64,12 +70,14 @@ Result<ReplayPlan> make_plan(const ReplayOptions& o) {
 Status read_log(const ReplayOptions& o, const ReplayPlan& plan, EnvelopeSink& sink,
                 const GlobalOptions& g, const std::atomic<bool>& stop) {
   ReplaySink paced(sink, plan.to, plan.speed, &stop);
-  if (!o.data.empty()) return read_offline({o.data, g.ns, o.names, plan.from}, paced, stop);
+  if (!o.data.empty())
+    return read_offline({o.data, g.ns, o.names, plan.from, plan.filter}, paced, stop);
   auto connection = BrokerConnection::open(g.broker);
   if (!connection) return connection.error();
   SubscribeConfig config;
   config.patterns = o.names;
   config.from = plan.from;
+  config.filter = o.filter;
   config.exit_at_end = true;
   auto end = subscribe(**connection, config, paced, stop);
   if (!end) return end.error();
@@ -136,6 +144,7 @@ Runner setup_replay(CLI::App& app, const GlobalOptions& global) {
       ->type_name("TOPIC");
   app.add_option("--data", o->data, "read a broker's data directory directly, no broker needed")
       ->type_name("DIR");
+  add_filter_option(app, o->filter);
   add_output_options(app, o->output);
   return [o, &global] { return run_replay(*o, global); };
 }

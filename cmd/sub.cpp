@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cmd/command.h"
+#include "cmd/filter_option.h"
 #include "cmd/output_options.h"
 #include "core/duration.h"
 #include "core/topic.h"
@@ -16,6 +17,7 @@ struct SubOptions {
   int64_t count = -1;
   bool exit_at_end = false;
   std::string timeout;
+  std::string filter;
   OutputOptions output;
 };
 
@@ -27,6 +29,8 @@ Result<SubscribeConfig> make_config(const SubOptions& o) {
   auto from = parse_position(o.from, now_ms());
   if (!from) return from.error();
   config.from = *from;
+  if (auto filter = parse_filter_option(o.filter); !filter) return filter.error();
+  config.filter = o.filter;
   if (o.count == 0 || o.count < -1) return invalid_argument("-n must be a positive count");
   if (o.count > 0) config.count = static_cast<uint64_t>(o.count);
   config.exit_at_end = o.exit_at_end;
@@ -66,6 +70,7 @@ Runner setup_sub(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--timeout", o->timeout,
                  "stop after DUR; exit 3 if -n or -e was not satisfied by then")
       ->type_name("DUR");
+  add_filter_option(app, o->filter);
   add_output_options(app, o->output);
   return [o, &global] {
     auto config = make_config(*o);

@@ -8,12 +8,33 @@
 #include "core/envelope_codec.h"
 #include "core/log.h"
 #include "core/memory_log.h"
+#include "core/record_filter.h"
 #include "core/topic.h"
 
 namespace eda {
 namespace {
 
 constexpr const char* kNamespace = "default";
+
+// Keeps the records of records[from...] that `wanted` accepts, at most `room`
+// of them and about `byte_room` bytes; returns the offset after the last
+// record it looked at (`read_up_to` when it looked at all).
+uint64_t keep_matching(const RecordFilter& wanted, std::vector<StoredRecord>& records, size_t from,
+                       size_t room, size_t byte_room, uint64_t read_up_to) {
+  size_t kept = from;
+  size_t bytes = 0;
+  for (size_t i = from; i < records.size(); ++i) {
+    if (kept - from == room || bytes >= byte_room) {
+      read_up_to = records[i].offset;
+      break;
+    }
+    if (!wanted(records[i])) continue;
+    bytes += records[i].body.size();
+    records[kept++] = records[i];
+  }
+  records.resize(kept);
+  return read_up_to;
+}
 
 }  // namespace
 
@@ -32,6 +53,7 @@ struct BrokerEngine::Subscription {
     uint64_t next;
   };
   std::vector<std::string> patterns;
+  RecordFilter wanted;  // empty: every record
   std::vector<Cursor> cursors;
   size_t rotation = 0;  // where the next delivery starts, for fairness across topics
   uint64_t credit_messages = 0;
@@ -212,13 +234,18 @@ Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request) 
   if (request.patterns.empty()) return invalid_argument("subscribe needs at least one pattern");
   for (const std::string& p : request.patterns)
     if (Status s = validate_pattern(p); !s) return s.error();
-  SubscriptionId id = next_sub_id_++;
   auto sub = std::make_unique<Subscription>();
+  if (!request.filter.empty()) {
+    auto filter = Filter::parse(request.filter);
+    if (!filter) return filter.error();
+    sub->wanted = record_filter(std::move(*filter));
+  }
+  SubscriptionId id = next_sub_id_++;
   sub->patterns = request.patterns;
   for (auto& [name, topic] : topics_) {
     if (!sub->matches(name)) continue;
     auto resumed = request.resume.find(name);
-    uint64_t start = resolve_position(*topic->log, request.from, topic->visible);
+    uint64_t start = resolve_position(*topic->log, request.from, topic->visible, sub->wanted);
     if (resumed != request.resume.end()) {
       // Below the earliest offset: next_delivery says what retention took.
       start = resumed->second;
@@ -310,13 +337,19 @@ Delivery BrokerEngine::next_delivery(SubscriptionId id) {
     if (c.next >= t.visible) continue;
     size_t before = d.records.size();
     std::string skipped;
-    auto next = t.log->read(c.next, std::min<uint64_t>(room, t.visible - c.next), byte_room,
+    // A filtered subscription reads up to a whole delivery and keeps what matches.
+    size_t scan = sub.wanted ? config_.delivery_messages : room;
+    size_t scan_bytes =
+        sub.wanted ? config_.delivery_bytes - std::min(delivered_bytes, config_.delivery_bytes)
+                   : byte_room;
+    auto next = t.log->read(c.next, std::min<uint64_t>(scan, t.visible - c.next), scan_bytes,
                             d.records, skipped);
     if (!skipped.empty()) d.notices.push_back(fmt::format("topic {}: {}", t.name, skipped));
     if (!next) {
       d.notices.push_back(fmt::format("topic {}: {}", t.name, next.error().message));
       continue;
     }
+    if (sub.wanted) *next = keep_matching(sub.wanted, d.records, before, room, byte_room, *next);
     c.next = std::min(*next, t.visible);
     size_t bytes = 0;
     for (size_t i = before; i < d.records.size(); ++i) bytes += d.records[i].body.size();

@@ -50,6 +50,9 @@ struct SubscribeRequest {
   // Where a reconnecting subscriber left off: topic -> next offset it needs.
   // Wins over `from` for the topics it names.
   std::map<std::string, uint64_t> resume;
+  // Only messages it matches are delivered; empty: all. A syntax error fails
+  // subscribe() with the filter's message.
+  std::string filter;
 };
 
 struct PublishReceipt {

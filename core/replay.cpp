@@ -9,6 +9,7 @@
 #include "core/disk_log.h"
 #include "core/envelope_codec.h"
 #include "core/log.h"
+#include "core/record_filter.h"
 #include "core/topic.h"
 
 namespace eda {
@@ -66,9 +67,11 @@ Status ReplaySink::write(const Envelope& e) {
 
 namespace {
 
-Status read_topic(TopicLog& log, const std::string& name, const Position& from, EnvelopeSink& sink,
-                  const std::atomic<bool>& stop) {
-  uint64_t offset = resolve_position(log, from, log.next_offset());
+Status read_topic(TopicLog& log, const std::string& name, const OfflineRead& request,
+                  EnvelopeSink& sink, const std::atomic<bool>& stop) {
+  RecordFilter wanted;
+  if (request.filter) wanted = record_filter(*request.filter);
+  uint64_t offset = resolve_position(log, request.from, log.next_offset(), wanted);
   std::vector<StoredRecord> records;
   while (offset < log.next_offset() && !sink.done() && !stop) {
     records.clear();
@@ -77,6 +80,7 @@ Status read_topic(TopicLog& log, const std::string& name, const Position& from, 
     if (!next) return next.error();
     if (!skipped.empty()) log_error("topic {}: {}", name, skipped);
     for (const StoredRecord& r : records) {
+      if (wanted && !wanted(r)) continue;
       auto e = decode_envelope(r.body);
       if (!e) {
         log_error("topic {}: offset {}: {}; skipped", name, r.offset, e.error().message);
@@ -109,7 +113,7 @@ Status read_offline(const OfflineRead& request, EnvelopeSink& sink, const std::a
     auto log = DiskLog::open(fs, dir.topic_dir(request.ns, name), {0, false, nullptr}, notes);
     if (!log) return log.error();
     for (const std::string& note : notes) log_info("{}", note);
-    if (Status s = read_topic(**log, name, request.from, sink, stop); !s) return s;
+    if (Status s = read_topic(**log, name, request, sink, stop); !s) return s;
     if (sink.done() || stop) break;
   }
   if (!any)

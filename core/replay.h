@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/envelope_output.h"
+#include "core/filter.h"
 #include "core/position.h"
 #include "core/result.h"
 
@@ -58,6 +59,7 @@ struct OfflineRead {
   std::string ns = "default";
   std::vector<std::string> patterns;
   Position from{Position::Kind::kEarliest, 0};
+  std::optional<Filter> filter;  // only messages it matches; -N counts those
 };
 Status read_offline(const OfflineRead& request, EnvelopeSink& sink, const std::atomic<bool>& stop);
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/position.h"
@@ -51,7 +52,13 @@ class TopicLog {
   virtual Status destroy() = 0;
 };
 
+// Accepts the records a reader wants (a subscription's filter).
+using RecordFilter = std::function<bool(const StoredRecord&)>;
+
 // The offset a read from `p` starts at, when records below `end` may be read.
-uint64_t resolve_position(TopicLog& log, const Position& p, uint64_t end);
+// With `wanted`, "the last N" counts only records it accepts: the log is read
+// backwards from `end` until N are found.
+uint64_t resolve_position(TopicLog& log, const Position& p, uint64_t end,
+                          const RecordFilter& wanted = {});
 
 }  // namespace eda

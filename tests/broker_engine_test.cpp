@@ -46,8 +46,8 @@ std::vector<uint64_t> publish(BrokerEngine& engine, const std::string& topic, in
 
 SubscriptionId subscribe(BrokerEngine& engine, std::vector<std::string> patterns,
                          Position from = {K::kEarliest, 0},
-                         std::map<std::string, uint64_t> resume = {}) {
-  auto id = engine.subscribe({std::move(patterns), from, std::move(resume)});
+                         std::map<std::string, uint64_t> resume = {}, std::string filter = {}) {
+  auto id = engine.subscribe({std::move(patterns), from, std::move(resume), std::move(filter)});
   if (!id.ok()) FAIL("subscribe failed: " << id.error().message);
   return *id;
 }
@@ -293,10 +293,10 @@ TEST_CASE("broker engine: ids are per topic and forgotten after the dedup window
 
 TEST_CASE("broker engine: subscribe rejects bad patterns", "[broker_engine]") {
   auto engine = make_engine();
-  CHECK_FALSE(engine->subscribe({{}, {}, {}}).ok());
+  CHECK_FALSE(engine->subscribe({{}, {}, {}, {}}).ok());
   for (const char* p : {"", "a..b", "a.>.b", "bad topic"}) {
     INFO(p);
-    auto id = engine->subscribe({{"ok", p}, {}, {}});
+    auto id = engine->subscribe({{"ok", p}, {}, {}, {}});
     REQUIRE_FALSE(id.ok());
     CHECK(id.error().kind == ErrorKind::kInvalidArgument);
   }
@@ -791,4 +791,105 @@ TEST_CASE("broker engine: topics() reports offsets, bytes and timestamps", "[bro
 }
 
 }  // namespace
+
+// --- filters ---
+
+namespace {
+
+// Publishes payloads "0".."n-1" to `topic`, each with a header n:=i.
+void publish_numbered(BrokerEngine& engine, const std::string& topic, int n) {
+  std::vector<Envelope> batch;
+  for (int i = 0; i < n; ++i) {
+    Envelope e = message(topic, std::to_string(i));
+    e.headers.emplace_back("n", int64_t{i});
+    batch.push_back(std::move(e));
+  }
+  REQUIRE(engine.publish(std::move(batch), kNow).ok());
+}
+
+std::vector<std::string> payloads(const std::vector<Envelope>& v) {
+  std::vector<std::string> out;
+  for (const Envelope& e : v) out.push_back(e.payload);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("broker engine: a filtered subscription gets exactly the matching messages, in order",
+          "[broker_engine][filter]") {
+  auto engine = make_engine();
+  publish_numbered(*engine, "a", 50);
+  SubscriptionId odd = subscribe(*engine, {"a"}, {K::kEarliest, 0}, {}, "n % 2 = 1 AND n > 40");
+  SubscriptionId all = subscribe(*engine, {"a"}, {K::kEarliest, 0});
+  engine->grant(odd, kLots, kLots);
+  engine->grant(all, kLots, kLots);
+  CHECK(payloads(drain(*engine, odd).messages) ==
+        std::vector<std::string>{"41", "43", "45", "47", "49"});
+  CHECK(drain(*engine, all).messages.size() == 50);
+}
+
+TEST_CASE("broker engine: a filter that matches nothing still reaches the end",
+          "[broker_engine][filter]") {
+  auto engine = make_engine();
+  publish_numbered(*engine, "a", 30);
+  SubscriptionId id = subscribe(*engine, {"a"}, {K::kEarliest, 0}, {}, "n > 1000");
+  engine->grant(id, kLots, kLots);
+  Received r = drain(*engine, id);
+  CHECK(r.messages.empty());
+  CHECK(r.reached_end);
+}
+
+TEST_CASE("broker engine: credit is spent only on matching messages", "[broker_engine][filter]") {
+  EngineConfig config;
+  config.delivery_messages = 10;
+  auto engine = make_engine(config);
+  publish_numbered(*engine, "a", 100);
+  SubscriptionId id = subscribe(*engine, {"a"}, {K::kEarliest, 0}, {}, "n % 10 = 0");
+  engine->grant(id, 3, kLots);
+  CHECK(payloads(drain(*engine, id).messages) == std::vector<std::string>{"0", "10", "20"});
+  // The cursor stopped right after the third match: nothing is skipped.
+  engine->grant(id, kLots, kLots);
+  CHECK(payloads(drain(*engine, id).messages) ==
+        std::vector<std::string>{"30", "40", "50", "60", "70", "80", "90"});
+}
+
+TEST_CASE("broker engine: with a filter, the last N means the last N that match",
+          "[broker_engine][filter]") {
+  auto engine = make_engine();
+  publish_numbered(*engine, "a", 10000);  // more than one backwards window
+  SubscriptionId id = subscribe(*engine, {"a"}, {K::kLast, 3}, {}, "n % 1000 = 0");
+  engine->grant(id, kLots, kLots);
+  CHECK(payloads(drain(*engine, id).messages) == std::vector<std::string>{"7000", "8000", "9000"});
+  SubscriptionId few = subscribe(*engine, {"a"}, {K::kLast, 50}, {}, "n < 2");
+  engine->grant(few, kLots, kLots);
+  CHECK(payloads(drain(*engine, few).messages) == std::vector<std::string>{"0", "1"});
+  SubscriptionId none = subscribe(*engine, {"a"}, {K::kLast, 0}, {}, "n < 2");
+  engine->grant(none, kLots, kLots);
+  CHECK(drain(*engine, none).messages.empty());
+}
+
+TEST_CASE("broker engine: live messages are filtered too", "[broker_engine][filter]") {
+  auto engine = make_engine();
+  SubscriptionId id = subscribe(*engine, {"a.*"}, {K::kLatest, 0}, {}, "sys.topic = 'a.y'");
+  engine->grant(id, kLots, kLots);
+  drain(*engine, id);
+  publish_numbered(*engine, "a.x", 5);
+  publish_numbered(*engine, "a.y", 2);
+  Received r = drain(*engine, id);
+  CHECK(payloads(r.messages) == std::vector<std::string>{"0", "1"});
+  CHECK(offsets_of(r.messages, "a.y") == range(0, 2));
+}
+
+TEST_CASE("broker engine: a bad filter is refused with the parser's message",
+          "[broker_engine][filter]") {
+  auto engine = make_engine();
+  auto id = engine->subscribe({{"a"}, {}, {}, "n = "});
+  REQUIRE_FALSE(id.ok());
+  CHECK(id.error().kind == ErrorKind::kInvalidArgument);
+  CHECK(id.error().message ==
+        "filter: unexpected end of the filter; expected a value (column 5)\n"
+        "  n = \n"
+        "      ^");
+}
+
 }  // namespace eda

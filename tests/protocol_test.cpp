@@ -126,6 +126,7 @@ TEST_CASE("protocol: SUBSCRIBE round trip with every position kind", "[protocol]
     s.credit_messages = 20000;
     s.credit_bytes = 16u << 20;
     s.resume = {{"orders.eu", 5}, {"orders.us", 0}, {"payments.x", UINT64_MAX}};
+    s.filter = "payload.items[0].sku LIKE 'X%' AND [my header] <> 'é'";
     Subscribe m = round_trip<Subscribe>(encode(s));
     CHECK(m.req_id == s.req_id);
     CHECK(m.sub_id == s.sub_id);
@@ -134,6 +135,7 @@ TEST_CASE("protocol: SUBSCRIBE round trip with every position kind", "[protocol]
     CHECK(m.credit_messages == s.credit_messages);
     CHECK(m.credit_bytes == s.credit_bytes);
     CHECK(m.resume == s.resume);
+    CHECK(m.filter == s.filter);
   }
 }
 
@@ -141,6 +143,7 @@ TEST_CASE("protocol: SUBSCRIBE round trip with empty lists", "[protocol]") {
   Subscribe m = round_trip<Subscribe>(encode(Subscribe{}));
   CHECK(m.patterns.empty());
   CHECK(m.resume.empty());
+  CHECK(m.filter.empty());
   CHECK(m.from == Position{});
 }
 
@@ -427,11 +430,12 @@ TEST_CASE("protocol: SUBSCRIBE body with wrong fields", "[protocol]") {
                                  {"position", position, kEmptyMap},
                                  {"credit_messages", uint_field(10), kNil},
                                  {"credit_bytes", uint_field(10), kFloat},
-                                 {"resume", resume, kEmptyArray}});
+                                 {"resume", resume, kEmptyArray},
+                                 {"filter", str_field("n > 1"), uint_field(1)}});
 
   auto with = [&](int index, Field f) {
     std::vector<Field> fields = {uint_field(1),  uint_field(1),  patterns, position,
-                                 uint_field(10), uint_field(10), resume};
+                                 uint_field(10), uint_field(10), resume,   str_field("")};
     fields[static_cast<size_t>(index)] = std::move(f);
     return pack_array(fields);
   };

@@ -223,7 +223,7 @@ struct DataDirFixture {
   Status read(std::vector<std::string> patterns, Position from, EnvelopeSink& sink,
               bool stop = false) {
     std::atomic<bool> stop_flag{stop};
-    return read_offline({tmp.path(), "default", std::move(patterns), from}, sink, stop_flag);
+    return read_offline({tmp.path(), "default", std::move(patterns), from, {}}, sink, stop_flag);
   }
 };
 
@@ -366,7 +366,7 @@ TEST_CASE("read_offline: a corrupt sealed segment is skipped, the rest is read",
 TEST_CASE("read_offline: a missing data directory is an error naming it", "[replay][offline]") {
   CollectingSink sink;
   std::atomic<bool> stop{false};
-  auto s = read_offline({"/nonexistent/edatool-data", "default", {">"}, kEarliest}, sink, stop);
+  auto s = read_offline({"/nonexistent/edatool-data", "default", {">"}, kEarliest, {}}, sink, stop);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("/nonexistent/edatool-data"));
 }

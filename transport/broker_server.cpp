@@ -178,7 +178,7 @@ void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::strin
     owners_.erase(old->second);
     p.subscriptions.erase(old);
   }
-  auto id = engine_->subscribe({m->patterns, m->from, m->resume});
+  auto id = engine_->subscribe({m->patterns, m->from, m->resume, m->filter});
   if (!id) return reply_error(peer, m->req_id, ErrorCode::kRejected, id.error().message);
   p.subscriptions[m->sub_id] = *id;
   owners_[*id] = {peer, m->sub_id};

@@ -232,6 +232,7 @@ Result<Subscribe> decode_fields(Reader& r) {
         m.resume.emplace(std::string(kv.key.via.str.ptr, kv.key.via.str.size), kv.val.via.u64);
     }
   }
+  m.filter = r.str("filter");
   return r.finish(std::move(m));
 }
 template <>
@@ -401,6 +402,7 @@ Message encode(const Subscribe& m) {
   w.pk.pack(m.credit_messages);
   w.pk.pack(m.credit_bytes);
   w.pk.pack(m.resume);
+  w.pk.pack(m.filter);
   return std::move(w.m);
 }
 Message encode(const OkReply& m) {

@@ -94,7 +94,7 @@ struct Confirm {
 };
 struct Subscribe {
   static constexpr Command kCommand = Command::kSubscribe;
-  static constexpr uint32_t kFields = 7;
+  static constexpr uint32_t kFields = 8;
 
   uint64_t req_id = 0;
   uint64_t sub_id = 0;
@@ -103,6 +103,7 @@ struct Subscribe {
   uint64_t credit_messages = 0;
   uint64_t credit_bytes = 0;
   std::map<std::string, uint64_t> resume;
+  std::string filter;  // a --filter expression (DESIGN §6); empty: every message
 };
 struct OkReply {
   static constexpr Command kCommand = Command::kOk;

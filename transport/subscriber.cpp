@@ -61,6 +61,7 @@ void SubscribeRun::send_subscribe() {
   m.sub_id = kSubId;
   m.patterns = config_.patterns;
   m.from = config_.from;
+  m.filter = config_.filter;
   m.credit_messages = config_.credit_messages;
   m.credit_bytes = config_.credit_bytes;
   m.resume = cursors_;

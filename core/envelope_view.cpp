@@ -1,0 +1,135 @@
+#include "core/envelope_view.h"
+
+#include <fmt/format.h>
+
+#include "core/envelope_codec.h"
+
+namespace eda {
+namespace {
+
+std::optional<std::string_view> text_of(const msgpack::object& o) {
+  if (o.type == msgpack::type::STR) return std::string_view(o.via.str.ptr, o.via.str.size);
+  if (o.type == msgpack::type::BIN) return std::string_view(o.via.bin.ptr, o.via.bin.size);
+  return std::nullopt;
+}
+
+std::optional<FieldValue> header_value_of(const msgpack::object& o) {
+  switch (o.type) {
+    case msgpack::type::STR:
+      return FieldValue::string(std::string_view(o.via.str.ptr, o.via.str.size));
+    case msgpack::type::POSITIVE_INTEGER:
+      if (o.via.u64 > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+      return FieldValue::integer(static_cast<int64_t>(o.via.u64));
+    case msgpack::type::NEGATIVE_INTEGER:
+      return FieldValue::integer(o.via.i64);
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+      return FieldValue::real(o.via.f64);
+    case msgpack::type::BOOLEAN:
+      return FieldValue::boolean(o.via.boolean);
+    default:
+      return std::nullopt;
+  }
+}
+
+FieldValue header_value_of(const HeaderValue& v) {
+  struct {
+    FieldValue operator()(const std::string& s) { return FieldValue::string(s); }
+    FieldValue operator()(int64_t i) { return FieldValue::integer(i); }
+    FieldValue operator()(double d) { return FieldValue::real(d); }
+    FieldValue operator()(bool b) { return FieldValue::boolean(b); }
+  } convert;
+  return std::visit(convert, v);
+}
+
+// Strings and bins point into the encoded bytes instead of being copied.
+bool reference_everything(msgpack::type::object_type, std::size_t, void*) {
+  return true;
+}
+
+}  // namespace
+
+Error malformed_envelope(std::string_view what) {
+  return {ErrorKind::kInvalidArgument, fmt::format("malformed envelope: {}", what)};
+}
+
+Result<EnvelopeView> view_envelope(const msgpack::object& o, std::vector<HeaderField>& headers) {
+  if (o.type != msgpack::type::ARRAY || o.via.array.size != kEnvelopeFields)
+    return malformed_envelope(fmt::format("expected an array of {} fields", kEnvelopeFields));
+  const msgpack::object* f = o.via.array.ptr;
+  EnvelopeView v;
+  auto id = text_of(f[0]);
+  if (!id) return malformed_envelope("id is not a string");
+  v.id = *id;
+  auto topic = text_of(f[1]);
+  if (!topic) return malformed_envelope("topic is not a string");
+  v.topic = *topic;
+  if (!f[2].is_nil()) {
+    v.key = text_of(f[2]);
+    if (!v.key) return malformed_envelope("key is neither a string nor nil");
+  }
+  if (f[3].type != msgpack::type::MAP) return malformed_envelope("headers are not a map");
+  headers.clear();
+  for (const auto& kv : std::span(f[3].via.map.ptr, f[3].via.map.size)) {
+    auto name = text_of(kv.key);
+    if (!name) return malformed_envelope("a header name is not a string");
+    auto value = header_value_of(kv.val);
+    if (!value)
+      return malformed_envelope(fmt::format("header '{}' is not a string, number or bool", *name));
+    headers.push_back({*name, *value});
+  }
+  v.headers = headers;
+  if (f[4].type == msgpack::type::POSITIVE_INTEGER && f[4].via.u64 <= INT64_MAX)
+    v.ts = static_cast<int64_t>(f[4].via.u64);
+  else if (f[4].type == msgpack::type::NEGATIVE_INTEGER)
+    v.ts = f[4].via.i64;
+  else
+    return malformed_envelope("ts is not an integer");
+  auto payload = text_of(f[5]);
+  if (!payload) return malformed_envelope("payload is not bytes");
+  v.payload = *payload;
+  if (f[6].type == msgpack::type::POSITIVE_INTEGER)
+    v.offset = f[6].via.u64;
+  else if (!f[6].is_nil())
+    return malformed_envelope("offset is neither an unsigned integer nor nil");
+  return v;
+}
+
+EnvelopeView view_envelope(const Envelope& e, std::vector<HeaderField>& headers) {
+  headers.clear();
+  for (const auto& [name, value] : e.headers) headers.push_back({name, header_value_of(value)});
+  EnvelopeView v{e.id, e.topic, std::nullopt, headers, e.ts, e.payload, e.offset};
+  if (e.key) v.key = *e.key;
+  return v;
+}
+
+Envelope copy_envelope(const EnvelopeView& v) {
+  Envelope e{
+      std::string(v.id), std::string(v.topic), std::nullopt, {}, v.ts, std::string(v.payload),
+      v.offset};
+  if (v.key) e.key.emplace(*v.key);
+  e.headers.reserve(v.headers.size());
+  for (const HeaderField& h : v.headers) {
+    const FieldValue& f = h.value;
+    HeaderValue value = f.type == FieldValue::Type::kString ? HeaderValue{std::string(f.s)}
+                        : f.type == FieldValue::Type::kInt  ? HeaderValue{f.i}
+                        : f.type == FieldValue::Type::kBool ? HeaderValue{f.b}
+                                                            : HeaderValue{f.d};
+    e.headers.emplace_back(std::string(h.name), std::move(value));
+  }
+  return e;
+}
+
+Result<EnvelopeView> EnvelopeViewer::view(std::string_view encoded) {
+  zone_.clear();
+  try {
+    size_t offset = 0;
+    msgpack::object o = msgpack::unpack(zone_, encoded.data(), encoded.size(), offset,
+                                        reference_everything, nullptr);
+    return view_envelope(o, headers_);
+  } catch (const std::exception& ex) {
+    return malformed_envelope(ex.what());
+  }
+}
+
+}  // namespace eda

@@ -1,0 +1,58 @@
+// EnvelopeView: an envelope read in place — from a decoded msgpack object
+// (a stored record, a wire batch) or from an Envelope — without copying its
+// strings. Filters evaluate views; unpack_envelope copies one into an Envelope.
+#pragma once
+
+#include <msgpack.hpp>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/envelope.h"
+#include "core/field_value.h"
+#include "core/result.h"
+
+namespace eda {
+
+struct HeaderField {
+  std::string_view name;
+  FieldValue value;  // kString, kInt, kDouble or kBool
+};
+
+struct EnvelopeView {
+  std::string_view id;
+  std::string_view topic;
+  std::optional<std::string_view> key;
+  std::span<const HeaderField> headers;
+  int64_t ts = 0;
+  std::string_view payload;
+  uint64_t offset = kNoOffset;
+};
+
+// Reads the 7-field envelope array (envelope_codec.h) of `o`. Header fields
+// go into `headers` (cleared first, reused to avoid allocating); the view
+// borrows from `o` and `headers`. Malformed input gives an Error saying what.
+Result<EnvelopeView> view_envelope(const msgpack::object& o, std::vector<HeaderField>& headers);
+
+// The same view of a decoded envelope; borrows from `e` and `headers`.
+EnvelopeView view_envelope(const Envelope& e, std::vector<HeaderField>& headers);
+
+// An Envelope holding copies of what `v` borrows.
+Envelope copy_envelope(const EnvelopeView& v);
+
+// "malformed envelope: <what>", an invalid-argument error.
+Error malformed_envelope(std::string_view what);
+
+// Views encoded envelopes one after another, reusing its memory: after the
+// first few, viewing allocates nothing. A view lives until the next call.
+class EnvelopeViewer {
+ public:
+  Result<EnvelopeView> view(std::string_view encoded);
+
+ private:
+  msgpack::zone zone_;
+  std::vector<HeaderField> headers_;
+};
+
+}  // namespace eda
