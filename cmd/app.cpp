@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <sstream>
+
 #include "cmd/suggest.h"
 
 namespace eda {
@@ -11,6 +14,19 @@ std::vector<std::string> command_names() {
   std::vector<std::string> names;
   for (const Command& c : command_table()) names.push_back(c.name);
   return names;
+}
+
+// A command's examples for the end of its --help: the table's "# what it
+// does" lines, each followed by its command line, one pair per paragraph.
+std::string examples_footer(std::string_view examples) {
+  std::string out = "Examples:";
+  std::istringstream lines{std::string(examples)};
+  bool first = true;
+  for (std::string line; std::getline(lines, line); first = false) {
+    if (line.starts_with("# ") && !first) out += "\n";
+    out += "\n  " + line;
+  }
+  return out;
 }
 
 }  // namespace
@@ -33,6 +49,7 @@ std::unique_ptr<CommandLine> make_command_line() {
   app.add_flag("-v,--verbose", cl->global.verbose, "print more on stderr (repeat for more)");
   for (const Command& c : command_table()) {
     CLI::App* sub = app.add_subcommand(c.name, c.summary);
+    sub->footer(examples_footer(c.examples));  // before setup: nested subcommands inherit it
     cl->runners[sub] = c.setup(*sub, cl->global);
   }
   // Extras on the top level are an unknown command (main reports it with a
@@ -69,6 +86,17 @@ std::vector<std::string> option_choices(const CLI::Option& option) {
 
 std::string unknown_command_message(std::string_view name) {
   return fmt::format("unknown command '{}'{}", name, did_you_mean(name, command_names()));
+}
+
+CLI::Validator command_name_check() {
+  std::vector<std::string> names = command_names();
+  return CLI::Validator(
+      [names](const std::string& name) {
+        return std::find(names.begin(), names.end(), name) != names.end()
+                   ? std::string()
+                   : unknown_command_message(name);
+      },
+      fmt::format("{{{}}}", fmt::join(names, ",")));
 }
 
 }  // namespace eda

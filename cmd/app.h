@@ -29,4 +29,9 @@ std::vector<std::string> option_choices(const CLI::Option& option);
 // "unknown command 'NAME'", with the nearest command name if one is close.
 std::string unknown_command_message(std::string_view name);
 
+// The check for an argument that names a command (`help`, `man`): its choices
+// are the command names, as completions and man pages read them (like
+// CLI::IsMember's), and any other name fails with unknown_command_message().
+CLI::Validator command_name_check();
+
 }  // namespace eda

@@ -27,7 +27,13 @@ std::span<const Command> command_table() {
        "# any free port on loopback plus a Unix socket, data in ./data\n"
        "edatool broker --bind 'tcp://127.0.0.1:*' --bind ipc:///tmp/eda.sock --data ./data\n"
        "# memory only, at most 64 MiB per topic\n"
-       "edatool broker --memory --retention-bytes 64MiB\n"},
+       "edatool broker --memory --retention-bytes 64MiB\n",
+       "$XDG_DATA_HOME/edatool\tThe data directory when --data is not given "
+       "(~/.local/share/edatool when XDG_DATA_HOME is unset): a directory per namespace, in it "
+       "one per topic with its segment (.log) and index (.idx) files.\n"
+       "$XDG_DATA_HOME/edatool/LOCK\tThe running broker's process id, locked with flock(2) "
+       "while it runs, so that a second broker on the same data directory refuses to start. "
+       "A directory given with --data has its own LOCK.\n"},
       {"pub", "publish messages from arguments or stdin", setup_pub,
        "Publishes each MESSAGE argument as one message, or, with none, reads stdin: one message "
        "per line by default (a last line without a newline counts), split at -d CHAR or at NUL "
@@ -86,6 +92,14 @@ std::span<const Command> command_table() {
        "edatool topic list 'orders.>'\n"
        "# sizes as JSON\n"
        "edatool topic stats --json\n"},
+      {"help", "print the help of edatool or of a command, with examples", setup_help,
+       "Prints on stdout what edatool --help prints, or with a COMMAND what edatool COMMAND "
+       "--help prints: its usage, options and examples. An unknown COMMAND is an error (exit 2) "
+       "that names the nearest command.",
+       "# the global options and the list of commands\n"
+       "edatool help\n"
+       "# the options and examples of sub\n"
+       "edatool help sub\n"},
       {"completion", "print a shell completion script (bash, zsh or fish)", setup_completion,
        "Prints a completion script for the shell, generated from edatool's own flags. It "
        "completes commands, flags, fixed choices, files, and topic names from the running "

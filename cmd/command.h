@@ -29,8 +29,10 @@ struct Command {
   Runner (*setup)(CLI::App& app, const GlobalOptions& global);
   // For the man page: paragraphs separated by blank lines.
   const char* description;
-  // For the man page: "# what it does" lines, each followed by the command.
+  // For the man page and --help: "# what it does" lines, each followed by the command.
   const char* examples;
+  // For the man page's FILES, or null: "PATH\twhat it is" lines.
+  const char* files = nullptr;
 };
 
 std::span<const Command> command_table();
@@ -54,6 +56,7 @@ Runner setup_sub(CLI::App& app, const GlobalOptions& global);
 Runner setup_tail(CLI::App& app, const GlobalOptions& global);
 Runner setup_replay(CLI::App& app, const GlobalOptions& global);
 Runner setup_topic(CLI::App& app, const GlobalOptions& global);
+Runner setup_help(CLI::App& app, const GlobalOptions& global);
 Runner setup_completion(CLI::App& app, const GlobalOptions& global);
 Runner setup_man(CLI::App& app, const GlobalOptions& global);
 

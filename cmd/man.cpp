@@ -95,6 +95,30 @@ constexpr const char* kEnvironment =
     ".TP\nXDG_DATA_HOME\nThe broker keeps its data in $XDG_DATA_HOME/edatool "
     "(default ~/.local/share/edatool).\n";
 
+// "PATH\twhat it is" lines as a FILES section; "" for none.
+std::string files(const char* text) {
+  if (!text) return "";
+  std::string out = ".SH FILES\n";
+  std::istringstream lines{text};
+  for (std::string line; std::getline(lines, line);) {
+    size_t tab = line.find('\t');
+    out +=
+        fmt::format(".TP\n\\fI{}\\fR\n{}\n", roff(line.substr(0, tab)), roff(line.substr(tab + 1)));
+  }
+  return out;
+}
+
+// For edatool(1): where `cmake --install` puts the completions, and the data.
+constexpr const char* kMainPageFiles =
+    "PREFIX/share/bash-completion/completions/edatool\tThe bash completion, loaded on demand by "
+    "the bash-completion package. PREFIX is the cmake --install prefix, /usr/local by "
+    "default.\n"
+    "PREFIX/share/zsh/site-functions/_edatool\tThe zsh completion, found through $fpath once "
+    "compinit ran.\n"
+    "PREFIX/share/fish/vendor_completions.d/edatool.fish\tThe fish completion, found when "
+    "PREFIX/share is in $XDG_DATA_DIRS or PREFIX is /usr.\n"
+    "$XDG_DATA_HOME/edatool\tThe broker's data directory; see edatool-broker(1).\n";
+
 std::string header(const std::string& name, const std::string& summary) {
   return fmt::format(".TH {} 1 \"\" \"edatool {}\" \"edatool manual\"\n.SH NAME\n{} \\- {}\n",
                      roff(name), EDATOOL_VERSION, roff(name), roff(summary));
@@ -116,6 +140,7 @@ std::string command_page(const CLI::App& app, const Command& c) {
   out += examples(c.examples);
   out += kExitStatus;
   out += kEnvironment;
+  out += files(c.files);
   out += ".SH SEE ALSO\n\\fBedatool\\fR(1)\n";
   return out;
 }
@@ -141,6 +166,7 @@ std::string main_page(const CLI::App& app) {
   out += ".SH GLOBAL OPTIONS\n" + option_items(app);
   out += kExitStatus;
   out += kEnvironment;
+  out += files(kMainPageFiles);
   out += ".SH SEE ALSO\n";
   std::vector<std::string> pages;
   for (const Command& c : command_table())
@@ -161,10 +187,8 @@ Result<std::string> man_page(std::string_view command) {
 
 Runner setup_man(CLI::App& app, const GlobalOptions&) {
   auto command = std::make_shared<std::string>();
-  std::vector<std::string> names;
-  for (const Command& c : command_table()) names.push_back(c.name);
   app.add_option("COMMAND", *command, "the command whose page to print (default: edatool(1))")
-      ->check(CLI::IsMember(names));
+      ->check(command_name_check());
   return [command] {
     auto page = man_page(*command);
     if (!page) return report(page.error());

@@ -2,7 +2,7 @@
 _edatool() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local path="" i word
-  local valued=" --bind --broker --count --data --dedup-window --delimiter --exit-at-end --file --follow --format --from --fsync --header --help --id --json --key --lines --max-message-bytes --memory --msgpack --namespace --no-confirm --null --quiet --rate --republish --retention-age --retention-bytes --segment-bytes --speed --template --timeout --to --verbose --version --whole -0 -H -b -d -e -f -h -k -n -q -v "
+  local valued=" --bind --broker --count --data --dedup-window --delimiter --exit-at-end --file --filter --follow --format --from --fsync --header --help --id --json --key --lines --max-message-bytes --memory --msgpack --namespace --no-confirm --null --quiet --rate --republish --retention-age --retention-bytes --segment-bytes --speed --template --timeout --to --verbose --version --whole -0 -H -b -d -e -f -h -k -n -q -v "
   # The words before the cursor that are not options or their values name the subcommand.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
@@ -11,7 +11,7 @@ _edatool() {
       continue
     fi
     case "${path:+$path }$word" in
-      'broker'|'pub'|'sub'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'completion'|'man') path="${path:+$path }$word" ;;
+      'broker'|'pub'|'sub'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
       *) break ;;
     esac
   done
@@ -50,11 +50,13 @@ _edatool() {
     'sub:-n'|'sub:--count') COMPREPLY=(); return ;;
     'sub:-e'|'sub:--exit-at-end') COMPREPLY=(); return ;;
     'sub:--timeout') COMPREPLY=(); return ;;
+    'sub:--filter') COMPREPLY=(); return ;;
     'sub:--format') COMPREPLY=($(compgen -W 'raw json msgpack' -- "$cur")); return ;;
     'sub:--template') COMPREPLY=(); return ;;
     'tail:-h'|'tail:--help') COMPREPLY=(); return ;;
     'tail:-n'|'tail:--lines') COMPREPLY=(); return ;;
     'tail:-f'|'tail:--follow') COMPREPLY=(); return ;;
+    'tail:--filter') COMPREPLY=(); return ;;
     'tail:--format') COMPREPLY=($(compgen -W 'raw json msgpack' -- "$cur")); return ;;
     'tail:--template') COMPREPLY=(); return ;;
     'replay:-h'|'replay:--help') COMPREPLY=(); return ;;
@@ -63,6 +65,7 @@ _edatool() {
     'replay:--speed') COMPREPLY=(); return ;;
     'replay:--republish') COMPREPLY=(); return ;;
     'replay:--data') COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    'replay:--filter') COMPREPLY=(); return ;;
     'replay:--format') COMPREPLY=($(compgen -W 'raw json msgpack' -- "$cur")); return ;;
     'replay:--template') COMPREPLY=(); return ;;
     'topic:-h'|'topic:--help') COMPREPLY=(); return ;;
@@ -70,13 +73,14 @@ _edatool() {
     'topic stats:-h'|'topic stats:--help') COMPREPLY=(); return ;;
     'topic stats:--json') COMPREPLY=(); return ;;
     'topic delete:-h'|'topic delete:--help') COMPREPLY=(); return ;;
+    'help:-h'|'help:--help') COMPREPLY=(); return ;;
     'completion:-h'|'completion:--help') COMPREPLY=(); return ;;
     'man:-h'|'man:--help') COMPREPLY=(); return ;;
   esac
   case "$path" in
     '')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub tail replay topic completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub tail replay topic help completion man' -- "$cur")); fi ;;
     'broker')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
@@ -84,13 +88,13 @@ _edatool() {
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -k --key -H --header --id -d --delimiter -0 --null --whole -f --file --json --msgpack --rate --no-confirm --timeout -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'sub')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from -n --count -e --exit-at-end --timeout --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from -n --count -e --exit-at-end --timeout --filter --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'tail')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --lines -f --follow --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --lines -f --follow --filter --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'replay')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from --to --speed --republish --data --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from --to --speed --republish --data --filter --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'topic')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
@@ -104,12 +108,15 @@ _edatool() {
     'topic delete')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
+    'help')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(compgen -W 'broker pub sub tail replay topic help completion man' -- "$cur")); fi ;;
     'completion')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")); fi ;;
     'man')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub tail replay topic completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub tail replay topic help completion man' -- "$cur")); fi ;;
   esac
 }
 complete -F _edatool edatool

@@ -58,6 +58,11 @@ usage_error "did you mean '--verbose'?" "a global flag without a subcommand" "$E
 usage_error "did you mean 'list'?" "nested command topic lst" "$EDATOOL" topic lst
 check_contains "$ERR" "unknown command 'lst' for 'edatool topic'" "the nested command is named"
 
+# help COMMAND: an unknown COMMAND is a usage error, with a suggestion when one is close.
+usage_error "did you mean 'sub'?" "help sbu" "$EDATOOL" help sbu
+usage_error "'nosuch'" "help nosuch" "$EDATOOL" help nosuch
+usage_error "did you mean 'replay'?" "man replya" "$EDATOOL" man replya
+
 # Output options.
 usage_error "xml" "sub --format xml" "$EDATOOL" sub t --format xml
 check_contains "$ERR" "--format" "bad --format names the flag"

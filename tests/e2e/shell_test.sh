@@ -17,8 +17,8 @@ for command in $commands; do
   page=$ROOT/man/edatool-$command.1
   if [ ! -f "$page" ]; then fail "no man page for '$command'"; continue; fi
   if "$EDATOOL" man "$command" | cmp -s - "$page"; then pass; else fail "man/edatool-$command.1 is stale"; fi
-  # Every long flag of --help is documented in the page.
-  for flag in $("$EDATOOL" "$command" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+  # Every long flag of --help (above its examples) is documented in the page.
+  for flag in $("$EDATOOL" "$command" --help | sed '/^Examples:/,$d' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
     roff_flag=${flag//-/\\-}
     if grep -qF -- "$roff_flag" "$page"; then pass; else fail "edatool-$command.1 lacks $flag"; fi
   done
@@ -27,6 +27,11 @@ for command in $commands; do
   done
 done
 
+for page in edatool edatool-broker; do
+  if grep -q '^\.SH FILES' "$ROOT/man/$page.1"; then pass; else fail "$page.1 lacks FILES"; fi
+done
+check_contains "$(cat "$ROOT/man/edatool.1")" "share/zsh/site\\-functions/_edatool" "edatool.1 says where completions go"
+
 # Pages render without a single groff warning.
 if command -v groff >/dev/null; then
   for page in "$ROOT"/man/*.1; do
@@ -34,6 +39,21 @@ if command -v groff >/dev/null; then
     check_eq "$warnings" "" "groff warnings in $(basename "$page")"
   done
 fi
+
+# help and --help: the same text on stdout, ending in the command's examples.
+run "$EDATOOL" help
+check_eq "$RC" 0 "edatool help: exit status"
+check_eq "$OUT" "$("$EDATOOL" --help)" "edatool help is edatool --help"
+run "$EDATOOL" help sub
+check_eq "$RC" 0 "edatool help sub: exit status"
+check_eq "$OUT" "$("$EDATOOL" sub --help)" "edatool help sub is edatool sub --help"
+check_contains "$OUT" "Examples:" "edatool help sub shows examples"
+check_contains "$OUT" "  edatool sub 'orders.eu.>' --format json" "edatool help sub shows an example"
+for command in $commands; do
+  examples=$("$EDATOOL" "$command" --help | sed -n '/^Examples:/,$p' | grep -v '^  #')
+  if [[ "$examples" == *"edatool $command"* ]]; then pass
+  else fail "'edatool $command --help' shows no example of '$command'"; fi
+done
 
 # The bash completion, driven as bash drives it.
 complete_words() {
@@ -45,6 +65,7 @@ check_eq "$(complete_words edatool sub --format '')" "raw json msgpack" "--forma
 check_eq "$(complete_words edatool -b tcp://h:1 broker --fsync b)" "batch" "choices after a global option"
 check_eq "$(complete_words edatool topic '')" "list stats delete" "nested commands"
 check_eq "$(complete_words edatool completion '')" "bash zsh fish" "positional choices"
+check_eq "$(complete_words edatool help bro)" "broker" "help completes command names"
 check_contains "$(complete_words edatool pub --n)" "--no-confirm" "pub flags"
 check_contains "$(complete_words edatool pub --n)" "--namespace" "global flags in a subcommand"
 mkdir -p "$WORK/files" && touch "$WORK/files/report.pdf"
