@@ -83,6 +83,10 @@ check_eq "$(complete_words edatool sub orders.)" "" "silent without a broker"
 
 if command -v zsh >/dev/null; then
   if zsh -n "$ROOT/completions/_edatool"; then pass; else fail "zsh syntax"; fi
+  # Sourced rather than autoloaded from $fpath, the script registers itself.
+  registered=$(zsh -fc 'autoload -Uz compinit && compinit -u -d "$1/zcompdump" && source "$2" && print -r -- "$_comps[edatool]"' \
+    _ "$WORK" "$ROOT/completions/_edatool" 2>&1)
+  check_eq "$registered" "_edatool" "source <(edatool completion zsh) registers the completion"
 fi
 if command -v fish >/dev/null; then
   if fish -n "$ROOT/completions/edatool.fish"; then pass; else fail "fish syntax"; fi
