@@ -59,9 +59,17 @@ std::span<const Command> command_table() {
        "offset, id, key, ts, headers and payload, or payload_base64 when the payload is not "
        "valid UTF-8, so binary data is never lost; msgpack is the same as a binary stream. "
        "Output is flushed whenever no further message is waiting. The broker sends only what "
-       "sub has room for, so a slow reader loses nothing.",
+       "sub has room for, so a slow reader loses nothing.\n\n"
+       "--filter keeps only the messages a SQL-like condition matches: headers by name, "
+       "sys.id, sys.topic, sys.key, sys.ts, sys.offset, sys.size, and fields of JSON payloads "
+       "as payload.a.b or payload.items[0].sku; = <> < <= > >= LIKE IN BETWEEN IS NULL "
+       "EXISTS, AND OR NOT, arithmetic. The broker evaluates it, so nothing else crosses the "
+       "wire; with --from -N it means the last N that match. A filter that does not parse "
+       "exits 2 with a caret under the error. docs/FILTERS.md has the whole language.",
        "# everything about EU orders, as JSON lines\n"
        "edatool sub 'orders.eu.>' --format json\n"
+       "# only big orders of gold customers, by header and by a JSON payload field\n"
+       "edatool sub 'orders.>' --filter \"amount > 100 AND payload.customer.tier = 'gold'\"\n"
        "# the last 10 messages, then exit\n"
        "edatool sub logs.app --from -10 -e\n"
        "# wait at most 30s for 5 messages (exit 3 if they do not come)\n"
@@ -70,7 +78,9 @@ std::span<const Command> command_table() {
        "Prints the last N messages of a topic (10 by default) and exits, or with -f keeps "
        "printing new ones, like tail(1). It reads without consuming anything.",
        "# the last 20 log lines, then follow\n"
-       "edatool tail logs.app -n 20 -f\n"},
+       "edatool tail logs.app -n 20 -f\n"
+       "# the last 5 errors\n"
+       "edatool tail logs.app -n 5 --filter \"level IN ('error', 'fatal')\"\n"},
       {"replay", "replay a topic's stored log, to stdout or into another topic", setup_replay,
        "Reads the stored log of the named topics in offset order, from --from (the earliest "
        "message by default) to --to (inclusive) or the end, and exits. --speed original keeps "
@@ -80,6 +90,8 @@ std::span<const Command> command_table() {
        "run, and a running broker is not disturbed.",
        "# rebuild state from the whole log\n"
        "edatool replay accounts.events --format json | ./rebuild-balances\n"
+       "# one account's events only\n"
+       "edatool replay accounts.events --filter \"sys.key = 'acct-42'\"\n"
        "# the last hour, at ten times the original pace\n"
        "edatool replay sensors.temp --from @-1h --speed 10x\n"
        "# offline, from a copy of a broker's data directory\n"
