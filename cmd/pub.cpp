@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cmd/command.h"
+#include "cmd/progress.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "core/topic.h"
@@ -111,7 +112,10 @@ int run_pub(const PubOptions& o, const GlobalOptions& g) {
 
   const std::atomic<bool>& stop = install_stop_signals();
   PublishReport counts;
-  Status s = publish(**connection, **source, stamp, config, stop, counts);
+  std::optional<ProgressSource> progress;
+  if (progress_wanted(g.quiet, false)) progress.emplace(**source, "pub");
+  EnvelopeSource& input = progress ? static_cast<EnvelopeSource&>(*progress) : **source;
+  Status s = publish(**connection, input, stamp, config, stop, counts);
   if (!s) return report(s.error());
   log_debug("published {} messages to {}: {} confirmed, {} of them already stored before",
             counts.sent, o.topic, counts.confirmed, counts.duplicates);

@@ -11,6 +11,7 @@
 #include "cmd/command.h"
 #include "cmd/filter_option.h"
 #include "cmd/output_options.h"
+#include "cmd/progress.h"
 #include "core/topic.h"
 #include "transport/publisher.h"
 #include "transport/subscriber.h"
@@ -123,7 +124,10 @@ int run_replay(const ReplayOptions& o, const GlobalOptions& g) {
   if (!o.republish.empty()) return republish(o, *plan, g, stop);
   auto sink = make_stdout_sink(o.output);
   if (!sink) return report(sink.error());
-  if (Status s = read_log(o, *plan, **sink, g, stop); !s) return report(s.error());
+  std::optional<ProgressSink> progress;
+  if (progress_wanted(g.quiet, true)) progress.emplace(**sink, "replay");
+  EnvelopeSink& output = progress ? static_cast<EnvelopeSink&>(*progress) : **sink;
+  if (Status s = read_log(o, *plan, output, g, stop); !s) return report(s.error());
   return stop ? report({ErrorKind::kInterrupted, "interrupted"}) : kExitOk;
 }
 
