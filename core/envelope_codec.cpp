@@ -56,13 +56,17 @@ std::string encode_envelope(const Envelope& e) {
   return std::string(buf.data(), buf.size());
 }
 
-msgpack::object_handle unpack_bounded(const char* data, size_t size, size_t& offset) {
+const msgpack::unpack_limit& unpack_limits() {
   // Batches and maps stay far below these; strings and bins stay below the
   // storage format's largest record.
   static const msgpack::unpack_limit kLimits(/*array=*/1u << 20, /*map=*/1u << 16,
                                              /*str=*/64u << 20, /*bin=*/64u << 20,
                                              /*ext=*/1u << 10, /*depth=*/32);
-  return msgpack::unpack(data, size, offset, nullptr, nullptr, kLimits);
+  return kLimits;
+}
+
+msgpack::object_handle unpack_bounded(const char* data, size_t size, size_t& offset) {
+  return msgpack::unpack(data, size, offset, nullptr, nullptr, unpack_limits());
 }
 
 Result<Envelope> decode_envelope(std::string_view bytes) {

@@ -38,6 +38,8 @@ void pack_batch(msgpack::packer<Stream>& pk, std::span<const Envelope> batch) {
 // declared sizes, so a few hostile bytes cannot make it allocate gigabytes.
 // Throws msgpack's exceptions (insufficient_bytes when the value is incomplete).
 msgpack::object_handle unpack_bounded(const char* data, size_t size, size_t& offset);
+// The limits unpack_bounded applies, for other ways of unpacking.
+const msgpack::unpack_limit& unpack_limits();
 
 // Decoding never throws: malformed input gives an Error saying what was wrong.
 Result<Envelope> unpack_envelope(const msgpack::object& o);

@@ -125,7 +125,7 @@ Result<EnvelopeView> EnvelopeViewer::view(std::string_view encoded) {
   try {
     size_t offset = 0;
     msgpack::object o = msgpack::unpack(zone_, encoded.data(), encoded.size(), offset,
-                                        reference_everything, nullptr);
+                                        reference_everything, nullptr, unpack_limits());
     return view_envelope(o, headers_);
   } catch (const std::exception& ex) {
     return malformed_envelope(ex.what());

@@ -41,6 +41,10 @@ std::optional<bool> as_bool(const FieldValue& v) {
   return std::nullopt;
 }
 
+bool is_nan(const FieldValue& v) {
+  return v.type == Type::kDouble && std::isnan(v.d);
+}
+
 // The truth of `op` for operands whose order is `order` (<0, 0, >0).
 Truth ordered(CompareOp op, int order) {
   bool r = false;
@@ -98,7 +102,7 @@ Truth compare(CompareOp op, const FieldValue& a, const FieldValue& b) {
     return ordered(op, order_of(*x, *y));
   }
   auto x = as_number(a), y = as_number(b);
-  if (!x || !y) return Truth::kUnknown;
+  if (!x || !y || is_nan(*x) || is_nan(*y)) return Truth::kUnknown;  // NaN has no order
   return ordered(op, order_of(*x, *y));
 }
 
