@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
+#include <iterator>
 #include <map>
 
 #include "core/duration.h"
@@ -10,15 +12,89 @@
 #include "core/position.h"
 
 namespace eda {
+
+std::optional<uint64_t> PublishOrder::next() const {
+  if (paused_) return std::nullopt;
+  auto it = owed_.lower_bound(cursor_);
+  if (it == owed_.end() || (hold_through_ != 0 && *it > hold_through_)) return std::nullopt;
+  return *it;
+}
+
+void PublishOrder::sent(uint64_t req) {
+  cursor_ = req + 1;
+  sent_through_ = std::max(sent_through_, req);
+}
+
+void PublishOrder::done(uint64_t req) {
+  owed_.erase(req);
+  if (hold_through_ != 0 && (owed_.empty() || *owed_.begin() > hold_through_)) hold_through_ = 0;
+}
+
+void PublishOrder::resend_all() {
+  paused_ = true;  // even with nothing in flight: a new batch could go into the dead connection
+  cursor_ = 0;
+  // The newest batch that was ever sent and is still owed ends the resent prefix.
+  auto it = owed_.upper_bound(sent_through_);
+  if (it != owed_.begin()) hold_through_ = *std::prev(it);
+}
+
+std::optional<uint64_t> PublishOrder::oldest_in_flight() const {
+  if (owed_.empty() || *owed_.begin() >= cursor_) return std::nullopt;
+  return *owed_.begin();
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Publish order across a lost connection or a broker restart (DESIGN §5: one
+// publisher's messages are stored in the order it publishes them). The
+// contract: a batch is never sent on a connection other than the one the
+// unconfirmed batches before it went on, unless those are sent again first.
+//
+// Why it has to be kept before sending: the broker appends a batch as soon as
+// it receives it. Once a newer batch has reached a new broker ahead of an older
+// one lost with the old connection, it is stored ahead of it, and nothing later
+// repairs that. So detecting it afterwards is no fix (and a CONFIRM does not
+// say which broker instance stored the batch anyway). The DEALER reconnects by
+// itself, so the publisher has to learn of a loss before the replacement
+// connection can carry anything:
+//
+// - libzmq emits ZMQ_EVENT_DISCONNECTED on the monitor when the connection
+//   dies, before it starts to reconnect (at least ZMQ_RECONNECT_IVL, 100 ms,
+//   before a new connection can carry anything), and the DEALER sends on a new
+//   connection only once it has processed that connection's arrival. Right
+//   before each PUBLISH, check_connection() makes the DEALER process what has
+//   arrived and then reads the monitor. If that shows no loss, the batch goes
+//   on the connection the batches before it went on (or into it as it dies,
+//   and then it is resent with them), never on a new one.
+// - The monitor reports the loss before the DEALER has let go of the dead
+//   connection: for a moment sends still "succeed" into it and are dropped.
+//   (Resending at once put the resends there, and newer batches went out on
+//   the new connection before the 3 s resend: the reordering seen under ASan.)
+//   So after a loss (PublishOrder::resend_all) no PUBLISH goes out until a
+//   WELCOME answers a HELLO sent after the loss; a reply proves the DEALER is
+//   past the dead connection. Then the unconfirmed batches go again, oldest
+//   first, and nothing newer until they are confirmed (PublishOrder).
+// - A new instance id in a WELCOME or PONG, or a batch unconfirmed for
+//   resend_after, is handled the same way, in case a loss went unnoticed.
+//
+// This needs no protocol change. What is left: if this thread stalls for more
+// than the reconnect interval between check_connection() and the send, the
+// batch can go on a new connection before the loss is seen. Ruling that out
+// too would take a BrokerConnection that does not reconnect until its owner
+// has handled the loss, or ordering enforced by the broker (a protocol change).
 class PublishRun {
  public:
   PublishRun(BrokerConnection& c, EnvelopeSource& s, const EnvelopeStamp& stamp,
              const PublishConfig& config, const std::atomic<bool>& stop, PublishReport& report)
-      : conn_(c), source_(s), stamp_(stamp), config_(config), stop_(stop), report_(report) {}
+      : conn_(c),
+        source_(s),
+        stamp_(stamp),
+        config_(config),
+        stop_(stop),
+        report_(report),
+        order_(config.window_batches) {}
 
   Status run();
 
@@ -36,8 +112,18 @@ class PublishRun {
   void read_input();
   Status handle_replies();
   Status check_timers();
-  // Queues every unconfirmed batch to be sent again, oldest first, ahead of new ones.
-  void resend_all();
+  // A confirmation or a refusal: the batch is no longer owed.
+  void finish_batch(std::map<uint64_t, Batch>::iterator it);
+  // Looks for a lost connection (polling the monitor first with `poll`) and,
+  // if there was one, starts a resend.
+  void check_connection(bool poll);
+  void handle_welcome(const proto::Welcome& m);
+  void note_instance(uint64_t instance);
+  // Once the broker answers again, sends every unconfirmed batch again, oldest
+  // first, before anything newer.
+  void resend_all(std::string_view why);
+  bool hello_due() const;
+  void send_hello();
   size_t rate_allowance() const;
 
   BrokerConnection& conn_;
@@ -50,7 +136,7 @@ class PublishRun {
   UlidGenerator ids_;
   std::deque<Envelope> staged_;        // read, not yet in a batch
   std::map<uint64_t, Batch> batches_;  // req_id -> batch awaiting confirmation
-  std::deque<uint64_t> unsent_;        // req_ids to send (again)
+  PublishOrder order_;                 // which of them to send, and when
   size_t in_batches_ = 0;              // messages inside batches_
   uint64_t numbered_ = 0;              // messages taken from the source
   bool input_done_ = false;
@@ -59,10 +145,11 @@ class PublishRun {
   Clock::time_point last_heard_ = Clock::now();
   Clock::time_point last_ping_{};
   bool heard_ = false;
-  uint64_t instance_ = 0;
+  uint64_t instance_ = 0;           // the broker's instance id; 0 until known
   Clock::time_point hello_sent_{};  // the last HELLO, until the broker answers one
   uint64_t disconnects_ = 0;        // connection losses already handled
   bool welcomed_ = false;           // the broker answered HELLO: its limits are known
+  uint64_t resume_hello_ = 0;       // paused: the first HELLO sent since; 0 if none yet
 };
 
 void PublishRun::stamp(Envelope& e) {
@@ -85,7 +172,7 @@ size_t PublishRun::rate_allowance() const {
 
 void PublishRun::build_batches() {
   size_t allowance = rate_allowance();
-  while (!staged_.empty() && allowance > 0 && batches_.size() < config_.window_batches) {
+  while (!staged_.empty() && allowance > 0 && order_.has_room()) {
     Batch b;
     b.first = numbered_ - staged_.size() + 1;
     size_t bytes = 0;
@@ -99,26 +186,23 @@ void PublishRun::build_batches() {
     uint64_t req = conn_.next_request_id();
     in_batches_ += b.envelopes.size();
     batches_.emplace(req, std::move(b));
-    unsent_.push_back(req);
+    order_.add(req);
   }
 }
 
 void PublishRun::send_unsent() {
-  while (!unsent_.empty()) {
-    auto it = batches_.find(unsent_.front());
-    if (it == batches_.end()) {
-      unsent_.pop_front();
-      continue;
-    }
+  while (order_.next()) {
+    // Right before each PUBLISH (see the comment on PublishRun); a loss pauses next().
+    check_connection(true);
+    auto next = order_.next();
+    if (!next) return;
+    auto it = batches_.find(*next);
     uint64_t req = config_.confirm ? it->first : 0;
     if (conn_.send(proto::encode_publish(req, it->second.envelopes)) != SendResult::kSent) return;
     if (it->second.sent_at == Clock::time_point{}) report_.sent += it->second.envelopes.size();
     it->second.sent_at = Clock::now();
-    unsent_.pop_front();
-    if (!config_.confirm) {
-      in_batches_ -= it->second.envelopes.size();
-      batches_.erase(it);
-    }
+    order_.sent(it->first);
+    if (!config_.confirm) finish_batch(it);
   }
 }
 
@@ -131,6 +215,12 @@ void PublishRun::read_input() {
   }
   numbered_ += fresh.size();
   if (!s && !failure_) failure_ = s.error();
+}
+
+void PublishRun::finish_batch(std::map<uint64_t, Batch>::iterator it) {
+  in_batches_ -= it->second.envelopes.size();
+  order_.done(it->first);
+  batches_.erase(it);
 }
 
 Status PublishRun::handle_replies() {
@@ -147,24 +237,16 @@ Status PublishRun::handle_replies() {
       if (auto it = batches_.find(m->req_id); it != batches_.end()) {
         report_.confirmed += it->second.envelopes.size();
         report_.duplicates += m->duplicates.size();
-        in_batches_ -= it->second.envelopes.size();
-        batches_.erase(it);
+        finish_batch(it);
       }
     } else if (r.command == proto::Command::kWelcome) {
       auto m = proto::decode<proto::Welcome>(r.body());
       if (!m) return runtime_error(m.error().message);
-      welcomed_ = true;
-      instance_ = m->instance;
-      source_.set_max_message_bytes(m->max_message_bytes);
+      handle_welcome(*m);
     } else if (r.command == proto::Command::kPong) {
       auto m = proto::decode<proto::Pong>(r.body());
       if (!m) return runtime_error(m.error().message);
-      // A new broker instance lost whatever was sent to the old one: send again now.
-      if (instance_ != 0 && m->instance != instance_) {
-        log_info("broker at {} restarted", conn_.url());
-        resend_all();
-      }
-      instance_ = m->instance;
+      if (!order_.paused()) note_instance(m->instance);  // (else the WELCOME tells)
     } else if (r.command == proto::Command::kError) {
       auto m = proto::decode<proto::ErrorReply>(r.body());
       if (!m) return runtime_error(m.error().message);
@@ -177,17 +259,63 @@ Status PublishRun::handle_replies() {
       if (!failure_)
         failure_ = runtime_error(fmt::format("broker rejected messages {}..{}: {}", b.first,
                                              b.first + b.envelopes.size() - 1, m->text));
-      in_batches_ -= b.envelopes.size();
-      batches_.erase(it);
+      finish_batch(it);
     }
   }
 }
 
-void PublishRun::resend_all() {
-  unsent_.clear();
-  for (auto& [req, b] : batches_) unsent_.push_back(req);
-  if (!batches_.empty())
-    log_debug("sending {} unconfirmed messages to {} again", in_batches_, conn_.url());
+void PublishRun::check_connection(bool poll) {
+  // wait() polls the DEALER before the monitor: a new connection that the
+  // DEALER can send on has the loss of the one before it counted already.
+  if (poll) conn_.wait(milliseconds(0));
+  if (conn_.disconnects() == disconnects_) return;
+  disconnects_ = conn_.disconnects();
+  resend_all("the connection to the broker was lost");
+}
+
+void PublishRun::handle_welcome(const proto::Welcome& m) {
+  welcomed_ = true;
+  source_.set_max_message_bytes(m.max_message_bytes);
+  if (!order_.paused()) return note_instance(m.instance);
+  // Only an answer to a HELLO sent since the pause shows a live connection.
+  if (resume_hello_ == 0 || m.req_id < resume_hello_) return;
+  if (instance_ != 0 && m.instance != instance_) log_info("broker at {} restarted", conn_.url());
+  instance_ = m.instance;
+  resume_hello_ = 0;
+  order_.resume();
+}
+
+void PublishRun::note_instance(uint64_t instance) {
+  if (instance_ != 0 && instance != instance_) {
+    log_info("broker at {} restarted", conn_.url());
+    resend_all("a new broker instance answered");  // a loss that was not noticed
+  }
+  instance_ = instance;
+}
+
+void PublishRun::resend_all(std::string_view why) {
+  order_.resend_all();
+  resume_hello_ = 0;
+  hello_sent_ = {};  // ask at once
+  if (order_.recovering())
+    log_debug("{}: once the broker answers, sending the unconfirmed batches to {} again", why,
+              conn_.url());
+}
+
+bool PublishRun::hello_due() const {
+  // At first, HELLO until the broker's limits are known; after a loss, HELLO
+  // until a WELCOME shows a live connection (sooner: a HELLO may have gone
+  // into the dead one).
+  if (welcomed_ && !order_.paused()) return false;
+  auto every = order_.paused() ? milliseconds(200) : milliseconds(1000);
+  return Clock::now() - hello_sent_ >= every;
+}
+
+void PublishRun::send_hello() {
+  uint64_t req = conn_.next_request_id();
+  if (conn_.send(proto::encode(proto::Hello{req, "edatool pub"})) != SendResult::kSent) return;
+  hello_sent_ = Clock::now();
+  if (order_.paused() && resume_hello_ == 0) resume_hello_ = req;
 }
 
 Status PublishRun::check_timers() {
@@ -210,11 +338,10 @@ Status PublishRun::check_timers() {
     conn_.send(proto::encode(proto::Ping{conn_.next_request_id()}));
     last_ping_ = now;
   }
-  for (auto& [req, b] : batches_) {
-    if (b.sent_at != Clock::time_point{} && now - b.sent_at >= config_.resend_after &&
-        std::find(unsent_.begin(), unsent_.end(), req) == unsent_.end())
-      unsent_.push_back(req);
-  }
+  // A batch unconfirmed this long may have been lost: all after it may have been too.
+  if (auto oldest = order_.oldest_in_flight();
+      oldest && now - batches_.at(*oldest).sent_at >= config_.resend_after)
+    resend_all(fmt::format("no confirmation after {}", format_duration(config_.resend_after)));
   return ok_status();
 }
 
@@ -222,18 +349,10 @@ Status PublishRun::run() {
   while (true) {
     if (stop_) return Error{ErrorKind::kInterrupted, "interrupted"};
     if (failure_) input_done_ = true;  // publish what was read, read no more
-    if (conn_.disconnects() != disconnects_) {
-      // What was in flight on the lost connection is gone; keep the order by resending first.
-      disconnects_ = conn_.disconnects();
-      resend_all();
-    }
-    if (!welcomed_ && Clock::now() - hello_sent_ >= std::chrono::seconds(1)) {
-      // Pipelined: arguments go out without waiting; stdin waits to learn the size limit.
-      // Sent again each second until answered: a broker may die before it answers.
-      if (conn_.send(proto::encode(proto::Hello{conn_.next_request_id(), "edatool pub"})) ==
-          SendResult::kSent)
-        hello_sent_ = Clock::now();
-    }
+    check_connection(false);
+    // Pipelined: arguments go out without waiting; stdin waits to learn the size limit.
+    // Sent again until answered: a broker may die before it answers.
+    if (hello_due()) send_hello();
     build_batches();
     send_unsent();
     if (done()) break;
@@ -247,7 +366,7 @@ Status PublishRun::run() {
     milliseconds wait{100};
     if (config_.rate > 0 && !staged_.empty())
       wait = milliseconds(std::max(1, int(1000 / config_.rate)));
-    bool want_send = !unsent_.empty() || (!welcomed_ && hello_sent_ == Clock::time_point{});
+    bool want_send = order_.next().has_value() || hello_due();
     auto ready = conn_.wait(wait, want_send, want_input ? source_.fd() : -1);
     if (ready.readable)
       if (Status s = handle_replies(); !s) return s;

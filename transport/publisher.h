@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/envelope.h"
@@ -49,5 +50,56 @@ struct PublishReport {
 // `report` holds the counts either way.
 Status publish(BrokerConnection& connection, EnvelopeSource& source, const EnvelopeStamp& stamp,
                const PublishConfig& config, const std::atomic<bool>& stop, PublishReport& report);
+
+// Which batch `publish` sends next: the part of it that keeps one publisher's
+// messages stored in the order they were published (DESIGN §5), also across a
+// lost connection or a broker restart. No I/O, so tests drive it directly.
+// Batches are named by their req_id; every new batch has a larger one.
+//
+// - Batches go out oldest first, and at most `window` are unconfirmed at once.
+//   On one connection the broker stores them in the order they arrive.
+// - resend_all() is for when what is in flight may be lost: a lost connection,
+//   a new broker instance, a batch unconfirmed too long. Nothing goes out until
+//   resume(), which the caller calls once the broker has answered on a live
+//   connection (sends in between could go into the connection that died).
+//   Then every batch sent and not yet confirmed goes out again, oldest first
+//   (the broker drops the ids it already has, so a copy that did arrive is not
+//   stored twice), and no newer batch goes out until all of those are
+//   confirmed or refused. So while recovering only the resent prefix is in
+//   flight, and the recovery ends with nothing in flight.
+class PublishOrder {
+ public:
+  explicit PublishOrder(size_t window) : window_(window) {}
+
+  // Room for one more batch under the window.
+  bool has_room() const { return owed_.size() < window_; }
+  // A new batch, newer than all before it.
+  void add(uint64_t req) { owed_.insert(req); }
+  // The batch to send now, if any.
+  std::optional<uint64_t> next() const;
+  // next() was sent.
+  void sent(uint64_t req);
+  // Confirmed, or refused: no longer owed.
+  void done(uint64_t req);
+  // Whatever is in flight may be lost: send nothing until resume(), then all
+  // of it again before anything newer.
+  void resend_all();
+  void resume() { paused_ = false; }
+  bool paused() const { return paused_; }
+  // Resent batches are not all confirmed yet: newer ones wait.
+  bool recovering() const { return hold_through_ != 0; }
+  // The oldest batch that is in flight (sent, and not due to be sent again).
+  // If it stays unconfirmed too long, it is time for resend_all().
+  std::optional<uint64_t> oldest_in_flight() const;
+  bool empty() const { return owed_.empty(); }
+
+ private:
+  size_t window_;
+  std::set<uint64_t> owed_;    // every unconfirmed batch, sent or not
+  uint64_t cursor_ = 0;        // owed batches below it are sent (in this round)
+  uint64_t sent_through_ = 0;  // the newest batch ever sent
+  uint64_t hold_through_ = 0;  // recovering: the newest batch being resent; 0 if not
+  bool paused_ = false;        // since resend_all(), until resume()
+};
 
 }  // namespace eda
