@@ -23,7 +23,7 @@ struct SubscribeConfig {
   Position from;
   std::optional<uint64_t> count;  // -n: stop after this many
   bool exit_at_end = false;       // -e: stop when caught up
-  std::string filter;  // evaluated by the broker; empty: every message
+  std::string filter;             // evaluated by the broker; empty: every message
   std::optional<std::chrono::milliseconds> timeout;
   std::chrono::milliseconds unreachable_after{5000};
   uint64_t credit_messages = 20000;  // the window granted to the broker
