@@ -32,8 +32,9 @@ int send_signal(int pidfd, int sig) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0u));
 }
 
+// "<what>: <strerror>"; the caller says it was about running a handler.
 Error system_error(std::string_view what, int err) {
-  return runtime_error(fmt::format("cannot run handler: {}: {}", what, std::strerror(err)));
+  return runtime_error(fmt::format("{}: {}", what, std::strerror(err)));
 }
 
 void close_fd(int fd) {
@@ -180,8 +181,7 @@ HandlerPool::~HandlerPool() {
 
 Status HandlerPool::start(HandlerJob job) {
   if (!has_room()) {
-    return runtime_error(
-        fmt::format("cannot run handler: all {} handler slots are busy", concurrency_));
+    return runtime_error(fmt::format("all {} handler slots are busy", concurrency_));
   }
   if (Status s = check_env(job.env); !s) return s;
 
