@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -112,6 +113,12 @@ class PosixFileSystem : public FileSystem {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     if (ec) return runtime_error(fmt::format("cannot remove {}: {}", dir, ec.message()));
+    return ok_status();
+  }
+
+  Status rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0)
+      return io_error("cannot rename " + from + " to", to);
     return ok_status();
   }
 

@@ -41,6 +41,8 @@ class FileSystem {
   virtual Status remove(const std::string& path) = 0;
   // Removes `dir` and everything in it.
   virtual Status remove_all(const std::string& dir) = 0;
+  // Atomically replaces `to` (if it exists) with `from`, as POSIX rename(2).
+  virtual Status rename(const std::string& from, const std::string& to) = 0;
   // Makes the directory's entries (new or removed files) durable.
   virtual Status sync_dir(const std::string& dir) = 0;
   virtual bool exists(const std::string& path) = 0;

@@ -1,6 +1,6 @@
 // An in-memory FileSystem (core/file.h) for storage tests, with switches that
 // inject the failures a disk gives: short writes, write errors (ENOSPC),
-// read errors, failed truncates, failed syncs, failed creates. Helpers
+// read errors, failed truncates, failed syncs, failed creates and renames. Helpers
 // corrupt, truncate and extend files behind the code's back, as a crash or a
 // bad disk would.
 //
@@ -47,6 +47,7 @@ class FaultFileSystem : public FileSystem {
     bool truncate_error = false;  // truncate fails, the file keeps its size
     bool create_error = false;    // open(kCreate) fails and creates nothing
     bool remove_error = false;    // remove fails
+    bool rename_error = false;    // rename fails (when either path matches), changing nothing
   };
   Faults faults;
 
@@ -105,6 +106,18 @@ class FaultFileSystem : public FileSystem {
     std::string prefix = dir + "/";
     std::erase_if(files_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
     std::erase_if(dirs_, [&](const std::string& d) { return d == dir || d.starts_with(prefix); });
+    return ok_status();
+  }
+
+  Status rename(const std::string& from, const std::string& to) override {
+    if ((applies(from) || applies(to)) && faults.rename_error)
+      return runtime_error("cannot rename " + from + " to " + to + ": Input/output error");
+    auto it = files_.find(from);
+    if (it == files_.end())
+      return runtime_error("cannot rename " + from + " to " + to + ": No such file or directory");
+    auto node = it->second;
+    files_.erase(it);
+    files_[to] = std::move(node);
     return ok_status();
   }
 
