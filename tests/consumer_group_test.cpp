@@ -783,5 +783,55 @@ TEST_CASE("Replaying the journal on the last snapshot gives the live group's sta
   CHECK(live.stats(end) == replayed.stats(end));
 }
 
+TEST_CASE("take() with an explicit lock_ms leases for that long, renewals too",
+          "[consumer_group]") {
+  ConsumerGroup group(config(1000));
+  auto taken = group.take(kAlice, 2, 10, 100, {}, 250).deliveries;
+  REQUIRE(offsets_of(taken) == std::vector<uint64_t>{0, 1});
+  for (const GroupDelivery& d : taken) CHECK(d.lock_expiry_ms == 350);
+  CHECK(group.next_lock_expiry() == 350);
+  // The group's own duration is for takes that name none.
+  CHECK(take_one(group, kBob, 10, 100).lock_expiry_ms == 1100);
+
+  auto renewed = group.renew(taken[0].token, 300);
+  REQUIRE(renewed.ok());
+  CHECK(*renewed == 550);  // 300 + 250, not + 1000
+  CHECK(group.next_lock_expiry() == 350);
+  CHECK(group.expire(349).empty());
+  CHECK(group.stats(10).locked == 3);
+  CHECK(group.expire(350).empty());  // offset 1 is available again
+  CHECK(group.stats(10).locked == 2);
+  CHECK(group.next_lock_expiry() == 550);
+  group.expire(550);
+  CHECK(group.stats(10).locked == 1);  // Bob's, until 1100
+}
+
+TEST_CASE("peek lists available-again offsets, then unread ones, without leasing",
+          "[consumer_group]") {
+  ConsumerGroup group(config());
+  auto taken = group.take(kAlice, 4, 10, 0).deliveries;
+  REQUIRE(offsets_of(taken) == std::vector<uint64_t>{0, 1, 2, 3});
+  REQUIRE(group.abandon(taken[2].token).ok());
+  REQUIRE(group.abandon(taken[0].token).ok());
+  REQUIRE(group.complete(taken[3].token).ok());
+  (void)group.take_events();
+  GroupStats before = group.stats(6);
+  std::string snapshot = group.snapshot();
+
+  CHECK(group.peek(10, 6) == std::vector<uint64_t>{0, 2, 4, 5});
+  CHECK(group.peek(3, 6) == std::vector<uint64_t>{0, 2, 4});
+  CHECK(group.peek(1, 6) == std::vector<uint64_t>{0});
+  CHECK(group.peek(10, 4) == std::vector<uint64_t>{0, 2});  // `end` bounds the unread
+  CHECK(group.peek(0, 6).empty());
+  CHECK(group.stats(6) == before);
+  CHECK(group.snapshot() == snapshot);
+  CHECK(group.take_events().empty());
+
+  auto next = group.take(kBob, 10, 6, 0).deliveries;
+  CHECK(offsets_of(next) == std::vector<uint64_t>{0, 2, 4, 5});
+  CHECK(counts_of(next) == std::vector<uint32_t>{2, 2, 1, 1});
+  CHECK(group.peek(10, 6).empty());
+}
+
 }  // namespace
 }  // namespace eda
