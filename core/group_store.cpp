@@ -366,9 +366,9 @@ Status GroupStore::write_group_file(const ConsumerGroupConfig& config, uint64_t 
 }
 
 Status GroupStore::append(const std::vector<GroupEvent>& events) {
+  if (events.empty()) return ok_status();
   if (destroyed_) return runtime_error(fmt::format("group {} was deleted", name_));
   if (broken_) return *broken_;
-  if (events.empty()) return ok_status();
   std::string frames;
   for (size_t i = 0; i < events.size(); i += kMaxEventsPerFrame) {
     auto end =
@@ -377,12 +377,14 @@ Status GroupStore::append(const std::vector<GroupEvent>& events) {
   }
   uint64_t before = journal_->size();
   if (Status s = journal_->append(frames); !s) {
-    if (Status t = journal_->truncate(before); !t) {
-      // Garbage at the end would hide every later frame from recovery.
-      broken_ = runtime_error(fmt::format(
-          "{}: journal unusable after a failed write ({}); a snapshot must be written first",
-          journal_path(generation_), t.error().message));
-    }
+    // The journal no longer follows the group: later events appended after a
+    // gap would not fit on recovery. Cut back what was written (garbage at
+    // the end would hide later frames too) and wait for a snapshot.
+    Status cut = journal_->truncate(before);
+    broken_ = runtime_error(fmt::format(
+        "{}: events lost by a failed write ({}){}; a snapshot must be written first",
+        journal_path(generation_), s.error().message,
+        cut ? "" : fmt::format(" and could not be cut back ({})", cut.error().message)));
     return s;
   }
   if (tracker_) tracker_->written(journal_);
@@ -390,7 +392,7 @@ Status GroupStore::append(const std::vector<GroupEvent>& events) {
 }
 
 bool GroupStore::wants_snapshot() const {
-  return journal_bytes() >= snapshot_bytes_;
+  return broken_ || journal_bytes() >= snapshot_bytes_;
 }
 
 Status GroupStore::write_snapshot(const ConsumerGroup& group) {

@@ -38,6 +38,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,23 +105,26 @@ class GroupStore {
   GroupStore(const GroupStore&) = delete;
   GroupStore& operator=(const GroupStore&) = delete;
 
-  // Appends `events` (a no-op when empty) in one frame and reports the
-  // journal to the tracker: the caller's next GroupCommitter::commit()
-  // ticket covers them. On error the journal is cut back to where it was;
-  // if even that fails, every later append() fails until a write_snapshot()
-  // succeeds. Either way the group in memory is ahead of its files: the
-  // owner must write_snapshot() (or stop) before acknowledging anything.
+  // Appends `events` (a no-op when empty) in one frame (one per 65536
+  // events) and reports the journal to the tracker: the caller's next
+  // GroupCommitter::commit() ticket covers them. On error the journal is cut
+  // back to where it was (if it can be) and, since the group in memory is now
+  // ahead of its files, every later append() fails and wants_snapshot() is
+  // true until a write_snapshot() succeeds: the owner acknowledges nothing
+  // that depends on these events until then.
   Status append(const std::vector<GroupEvent>& events);
 
-  // The journal passed `snapshot_bytes`: time for write_snapshot().
+  // Time for write_snapshot(): the journal passed `snapshot_bytes`, or an
+  // append() or write_snapshot() failed past the point of no return.
   bool wants_snapshot() const;
 
   // Replaces snapshot and journal with `group`'s snapshot and an empty
   // journal of the next generation (the steps above), with synchronous
-  // fsyncs: durable on return. `group` must be the state after exactly the
-  // events appended so far (drain take_events() and append() them first).
-  // On error before the commit point nothing changed; after it, appends
-  // fail until a later write_snapshot() succeeds.
+  // fsyncs: durable on return. `group` is the live group with its events
+  // drained (take_events()): the snapshot covers every event drained so far,
+  // appended or not, so none of them may be appended afterwards. On error
+  // before the commit point nothing changed; after it, appends fail until a
+  // later write_snapshot() succeeds.
   Status write_snapshot(const ConsumerGroup& group);
 
   // New settings, persisted the same way as write_snapshot(group). The

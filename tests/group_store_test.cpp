@@ -607,8 +607,15 @@ TEST_CASE("group store: a failed append leaves the journal as it was", "[group_s
     CHECK(s.error().message.find("No space left") != std::string::npos);
     CHECK(fs.contents(journal) == before);
     fs.faults = {};
-    // The group in memory is ahead of its journal: a snapshot catches up.
+    // The group in memory is ahead of its journal: a later event appended
+    // now would not fit on recovery, so appends wait for a snapshot.
+    CHECK(store->wants_snapshot());
+    driver.end += 1;
+    (void)driver.group.take(1, 1, driver.end, driver.now);
+    CHECK_FALSE(store->append(driver.group.take_events()));
+    CHECK(fs.contents(journal) == before);
     REQUIRE(store->write_snapshot(driver.group));
+    CHECK_FALSE(store->wants_snapshot());
   }
   SECTION("a short write that cannot be cut back blocks appends until a snapshot") {
     fs.faults.short_write = true;
@@ -622,6 +629,7 @@ TEST_CASE("group store: a failed append leaves the journal as it was", "[group_s
     Status blocked = store->append({{Kind::kSkippedTo, 0, 0}});
     REQUIRE_FALSE(blocked);
     CHECK(blocked.error().message.find("snapshot") != std::string::npos);
+    CHECK(store->wants_snapshot());
     CHECK(fs.contents(journal).size() == before.size() + 5);
     REQUIRE(store->write_snapshot(driver.group));
   }
