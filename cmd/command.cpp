@@ -104,6 +104,54 @@ std::span<const Command> command_table() {
        "edatool topic list 'orders.>'\n"
        "# sizes as JSON\n"
        "edatool topic stats --json\n"},
+      {"queue", "create, delete, list and inspect queues", setup_queue,
+       "queue create makes a queue: a topic plus the broker's consumer group for it, read "
+       "from the topic's first message. --lock is how long a received message stays locked "
+       "(30s by default), --max-deliveries how many deliveries a message gets before it is "
+       "dead-lettered (10), --ttl how old a message may get before it is dead-lettered "
+       "instead of delivered (no limit). Creating a queue again with the same settings "
+       "succeeds; with other settings it fails (exit 1): delete it first.\n\n"
+       "queue delete removes a queue, its topic and its dead-letter queue. queue list prints "
+       "queue names, one per line; queue stats prints per queue the messages pending, locked, "
+       "completed, dead-lettered and delivered (redeliveries included) and the age of the "
+       "oldest pending one (--json for machines, with the queue's settings).",
+       "# a queue whose messages get 5 tries of at most a minute each\n"
+       "edatool queue create jobs --lock 1m --max-deliveries 5\n"
+       "# how far behind the workers are\n"
+       "edatool queue stats 'jobs.>'\n"
+       "# pending counts for a script\n"
+       "edatool queue stats --json | jq -r '[.queue, .pending] | @tsv'\n"},
+      {"settle", "complete, abandon or dead-letter messages received with --ack manual",
+       setup_settle,
+       "Settles messages that `recv --ack manual` printed with their lock tokens: complete "
+       "removes them from the queue, abandon makes them available again (their delivery count "
+       "stays raised), deadletter moves them to the dead-letter queue with --reason "
+       "(DeadLetteredByReceiver by default) and --description. The action comes after the "
+       "tokens, or before them, which suits xargs. QUEUE is a queue, or TOPIC:GROUP for a "
+       "durable group.\n\n"
+       "Each token whose lock expired or was already settled is an error naming the token "
+       "(exit 1); the others are settled all the same.",
+       "# mark a message that recv --ack manual printed as done\n"
+       "edatool settle jobs 0123456789abcdef complete\n"
+       "# give up on a poisonous message, saying why\n"
+       "edatool settle jobs 0123456789abcdef deadletter --reason BadInput --description 'no id'\n"
+       "# complete every token of a list\n"
+       "cut -d' ' -f1 tokens.txt | xargs edatool settle jobs complete\n"},
+      {"dlq", "list a queue's dead-lettered messages, or resubmit them", setup_dlq,
+       "Prints the messages in a queue's dead-letter queue, oldest first, without removing "
+       "them: by default one line each of REASON, DELIVERY_COUNT and PAYLOAD separated by "
+       "tabs; --format json shows the dlq.reason, dlq.description, dlq.delivery_count, "
+       "dlq.offset and dlq.group headers among the others.\n\n"
+       "--resubmit publishes each (up to -n) back to the queue as a new message, with the "
+       "same key, headers and payload and a new id, and removes it from the dead-letter queue "
+       "once the broker confirmed the publish. A message that cannot be published stays in "
+       "the dead-letter queue (exit 1).",
+       "# what failed, and why\n"
+       "edatool dlq jobs\n"
+       "# only messages that expired, as JSON\n"
+       "edatool dlq jobs --format json | jq -c 'select(.headers[\"dlq.reason\"] == \"TTLExpired\")'\n"
+       "# after fixing the handler, try them again\n"
+       "edatool dlq jobs --resubmit\n"},
       {"help", "print the help of edatool or of a command, with examples", setup_help,
        "Prints on stdout what edatool --help prints, or with a COMMAND what edatool COMMAND "
        "--help prints: its usage, options and examples. An unknown COMMAND is an error (exit 2) "

@@ -2,7 +2,7 @@
 _edatool() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local path="" i word
-  local valued=" --bind --broker --count --data --dedup-window --delimiter --exit-at-end --file --filter --follow --format --from --fsync --header --help --id --json --key --lines --max-message-bytes --memory --msgpack --namespace --no-confirm --null --quiet --rate --republish --retention-age --retention-bytes --segment-bytes --speed --template --timeout --to --verbose --version --whole -0 -H -b -d -e -f -h -k -n -q -v "
+  local valued=" --ack --bind --broker --concurrency --count --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --format --from --fsync --group --header --help --id --json --key --lines --lock --max-deliveries --max-message-bytes --memory --msgpack --namespace --no-confirm --null --quiet --rate --reason --republish --resubmit --retention-age --retention-bytes --segment-bytes --speed --template --timeout --to --ttl --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
   # The words before the cursor that are not options or their values name the subcommand.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
@@ -11,7 +11,7 @@ _edatool() {
       continue
     fi
     case "${path:+$path }$word" in
-      'broker'|'pub'|'sub'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
+      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
       *) break ;;
     esac
   done
@@ -51,8 +51,18 @@ _edatool() {
     'sub:-e'|'sub:--exit-at-end') COMPREPLY=(); return ;;
     'sub:--timeout') COMPREPLY=(); return ;;
     'sub:--filter') COMPREPLY=(); return ;;
+    'sub:--group') COMPREPLY=(); return ;;
     'sub:--format') COMPREPLY=($(compgen -W 'raw json msgpack' -- "$cur")); return ;;
     'sub:--template') COMPREPLY=(); return ;;
+    'recv:-h'|'recv:--help') COMPREPLY=(); return ;;
+    'recv:-n'|'recv:--count') COMPREPLY=(); return ;;
+    'recv:--lock') COMPREPLY=(); return ;;
+    'recv:--ack') COMPREPLY=(); return ;;
+    'recv:--exec') COMPREPLY=(); return ;;
+    'recv:--concurrency') COMPREPLY=(); return ;;
+    'recv:--wait') COMPREPLY=(); return ;;
+    'recv:--format') COMPREPLY=($(compgen -W 'raw json msgpack' -- "$cur")); return ;;
+    'recv:--template') COMPREPLY=(); return ;;
     'tail:-h'|'tail:--help') COMPREPLY=(); return ;;
     'tail:-n'|'tail:--lines') COMPREPLY=(); return ;;
     'tail:-f'|'tail:--follow') COMPREPLY=(); return ;;
@@ -73,6 +83,23 @@ _edatool() {
     'topic stats:-h'|'topic stats:--help') COMPREPLY=(); return ;;
     'topic stats:--json') COMPREPLY=(); return ;;
     'topic delete:-h'|'topic delete:--help') COMPREPLY=(); return ;;
+    'queue:-h'|'queue:--help') COMPREPLY=(); return ;;
+    'queue create:-h'|'queue create:--help') COMPREPLY=(); return ;;
+    'queue create:--lock') COMPREPLY=(); return ;;
+    'queue create:--max-deliveries') COMPREPLY=(); return ;;
+    'queue create:--ttl') COMPREPLY=(); return ;;
+    'queue delete:-h'|'queue delete:--help') COMPREPLY=(); return ;;
+    'queue list:-h'|'queue list:--help') COMPREPLY=(); return ;;
+    'queue stats:-h'|'queue stats:--help') COMPREPLY=(); return ;;
+    'queue stats:--json') COMPREPLY=(); return ;;
+    'settle:-h'|'settle:--help') COMPREPLY=(); return ;;
+    'settle:--reason') COMPREPLY=(); return ;;
+    'settle:--description') COMPREPLY=(); return ;;
+    'dlq:-h'|'dlq:--help') COMPREPLY=(); return ;;
+    'dlq:-n'|'dlq:--count') COMPREPLY=(); return ;;
+    'dlq:--resubmit') COMPREPLY=(); return ;;
+    'dlq:--format') COMPREPLY=($(compgen -W 'raw json msgpack' -- "$cur")); return ;;
+    'dlq:--template') COMPREPLY=(); return ;;
     'help:-h'|'help:--help') COMPREPLY=(); return ;;
     'completion:-h'|'completion:--help') COMPREPLY=(); return ;;
     'man:-h'|'man:--help') COMPREPLY=(); return ;;
@@ -80,7 +107,7 @@ _edatool() {
   case "$path" in
     '')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub tail replay topic help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic queue settle dlq help completion man' -- "$cur")); fi ;;
     'broker')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
@@ -88,8 +115,11 @@ _edatool() {
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -k --key -H --header --id -d --delimiter -0 --null --whole -f --file --json --msgpack --rate --no-confirm --timeout -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'sub')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from -n --count -e --exit-at-end --timeout --filter --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from -n --count -e --exit-at-end --timeout --filter --group --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
+    'recv')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --lock --ack --exec --concurrency --wait --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
     'tail')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --lines -f --follow --filter --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
@@ -108,15 +138,36 @@ _edatool() {
     'topic delete')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
+    'queue')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(compgen -W 'create delete list stats' -- "$cur")); fi ;;
+    'queue create')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --lock --max-deliveries --ttl -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'queue delete')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'queue list')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'queue stats')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'settle')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --reason --description -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'dlq')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --resubmit --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
     'help')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub tail replay topic help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic queue settle dlq help completion man' -- "$cur")); fi ;;
     'completion')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")); fi ;;
     'man')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub tail replay topic help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic queue settle dlq help completion man' -- "$cur")); fi ;;
   esac
 }
 complete -F _edatool edatool
