@@ -74,6 +74,28 @@ std::span<const Command> command_table() {
        "edatool sub logs.app --from -10 -e\n"
        "# wait at most 30s for 5 messages (exit 3 if they do not come)\n"
        "edatool sub jobs.done -n 5 --timeout 30s --template '%k %s\\n'\n"},
+      {"recv", "receive from a queue with locks: work it, settle each message", setup_recv,
+       "Receives messages of a queue (or of durable group GROUP on a topic, as TOPIC:GROUP), "
+       "competing with every other receiver: each message goes to one receiver at a time, "
+       "locked for --lock (the queue's lock by default, 30s unless set by queue create). A "
+       "queue that does not exist yet is created with the defaults.\n\n"
+       "--ack auto (the default) completes each message once it was written to stdout, so a "
+       "crash loses nothing: what was not completed is delivered again. --exec CMD runs "
+       "`sh -c CMD` per message instead, with the payload on stdin and EDATOOL_ID, EDATOOL_KEY, "
+       "EDATOOL_TOPIC, EDATOOL_OFFSET, EDATOOL_DELIVERY_COUNT and EDATOOL_HEADER_<NAME> in its "
+       "environment; exit 0 completes the message, anything else abandons it, and its lock is "
+       "renewed while it runs. After --max-deliveries attempts (10 by default) a message moves "
+       "to the dead-letter queue (see edatool dlq). --ack manual prints TOKEN PAYLOAD (or JSON "
+       "with lock_token) and leaves settling to `edatool settle`; --ack none removes each "
+       "message as it is handed out (at most once).\n\n"
+       "Without -n recv runs until interrupted; --wait DUR stops it after DUR without a "
+       "message (exit 0, or 3 when -n was not reached).",
+       "# a worker pool of 4 handlers\n"
+       "edatool recv jobs --exec ./handle.sh --concurrency 4\n"
+       "# drain what is there now, then exit\n"
+       "edatool recv jobs --wait 1s\n"
+       "# take one message, settle it later\n"
+       "edatool recv jobs -n 1 --ack manual\n"},
       {"tail", "show the last messages of a topic, and follow it with -f", setup_tail,
        "Prints the last N messages of a topic (10 by default) and exits, or with -f keeps "
        "printing new ones, like tail(1). It reads without consuming anything.",
@@ -187,6 +209,8 @@ int report(const Error& error) {
       return kExitInterrupted;
     case ErrorKind::kRuntime:
     case ErrorKind::kCorruption:
+    case ErrorKind::kNotFound:
+    case ErrorKind::kConflict:
       return kExitFailure;
   }
   return kExitFailure;

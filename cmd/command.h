@@ -59,6 +59,7 @@ Runner setup_topic(CLI::App& app, const GlobalOptions& global);
 Runner setup_queue(CLI::App& app, const GlobalOptions& global);
 Runner setup_settle(CLI::App& app, const GlobalOptions& global);
 Runner setup_dlq(CLI::App& app, const GlobalOptions& global);
+Runner setup_recv(CLI::App& app, const GlobalOptions& global);
 Runner setup_help(CLI::App& app, const GlobalOptions& global);
 Runner setup_completion(CLI::App& app, const GlobalOptions& global);
 Runner setup_man(CLI::App& app, const GlobalOptions& global);

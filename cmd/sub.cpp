@@ -4,8 +4,10 @@
 #include "cmd/command.h"
 #include "cmd/filter_option.h"
 #include "cmd/output_options.h"
+#include "cmd/recv.h"
 #include "core/duration.h"
 #include "core/topic.h"
+#include "transport/admin_client.h"
 #include "transport/subscriber.h"
 
 namespace eda {
@@ -18,8 +20,37 @@ struct SubOptions {
   bool exit_at_end = false;
   std::string timeout;
   std::string filter;
+  std::string group;
   OutputOptions output;
 };
+
+constexpr std::chrono::seconds kAdminTimeout{5};
+
+// `sub TOPIC --group NAME`: joins (or creates, reading from --from) the durable
+// group and receives as `recv TOPIC:NAME` does.
+int run_group_member(const SubOptions& o, const GlobalOptions& g) {
+  if (o.patterns.size() != 1 || has_wildcard(o.patterns[0]))
+    return report(invalid_argument("--group takes one topic, without wildcards"));
+  if (o.exit_at_end || !o.filter.empty() || !o.timeout.empty())
+    return report(invalid_argument(
+        "-e, --filter and --timeout do not apply with --group (see recv --wait, and "
+        "subscription create for filtered groups)"));
+  auto target = parse_queue_name(o.patterns[0] + ":" + o.group);
+  if (!target) return report(target.error());
+  auto from = parse_position(o.from, now_ms());
+  if (!from) return report(from.error());
+  if (o.count == 0 || o.count < -1) return report(invalid_argument("-n must be a positive count"));
+  auto connection = BrokerConnection::open(g.broker);
+  if (!connection) return report(connection.error());
+  Status created =
+      create_group(**connection, {*target, ConsumerGroupConfig{}, *from}, kAdminTimeout);
+  // A group that exists is joined as it is, whatever its settings.
+  if (!created && created.error().kind != ErrorKind::kConflict) return report(created.error());
+  RecvConfig config;
+  config.target = *target;
+  if (o.count > 0) config.count = static_cast<uint64_t>(o.count);
+  return run_receive(config, o.output, g);
+}
 
 Result<SubscribeConfig> make_config(const SubOptions& o) {
   SubscribeConfig config;
@@ -71,8 +102,13 @@ Runner setup_sub(CLI::App& app, const GlobalOptions& global) {
                  "stop after DUR; exit 3 if -n or -e was not satisfied by then")
       ->type_name("DUR");
   add_filter_option(app, o->filter);
+  app.add_option("--group", o->group,
+                 "join durable group NAME: its members split the messages, each completed once "
+                 "printed")
+      ->type_name("NAME");
   add_output_options(app, o->output);
   return [o, &global] {
+    if (!o->group.empty()) return run_group_member(*o, global);
     auto config = make_config(*o);
     if (!config) return report(config.error());
     return run_subscription(*config, o->output, global);

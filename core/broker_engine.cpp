@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/broker_state.h"
 #include "core/disk_log.h"
 #include "core/envelope_codec.h"
 #include "core/log.h"
@@ -13,8 +14,6 @@
 
 namespace eda {
 namespace {
-
-constexpr const char* kNamespace = "default";
 
 // Keeps the records of records[from...] that `wanted` accepts, at most `room`
 // of them and about `byte_room` bytes; returns the offset after the last
@@ -38,36 +37,6 @@ uint64_t keep_matching(const RecordFilter& wanted, std::vector<StoredRecord>& re
 
 }  // namespace
 
-struct BrokerEngine::Topic {
-  Topic(const EngineConfig& c) : dedup(c.dedup_window_ms, c.dedup_max_ids) {}
-  std::string name;
-  std::unique_ptr<TopicLog> log;
-  DedupIndex dedup;
-  uint64_t visible = 0;  // records below this offset are durable and may be delivered
-  std::vector<SubscriptionId> watchers;
-};
-
-struct BrokerEngine::Subscription {
-  struct Cursor {
-    Topic* topic;
-    uint64_t next;
-  };
-  std::vector<std::string> patterns;
-  RecordFilter wanted;  // empty: every record
-  std::vector<Cursor> cursors;
-  size_t rotation = 0;  // where the next delivery starts, for fairness across topics
-  uint64_t credit_messages = 0;
-  uint64_t credit_bytes = 0;
-  bool end_reported = false;
-  bool ready = false;
-  std::vector<std::string> pending_notices;  // sent with the next delivery
-
-  bool matches(const std::string& topic) const {
-    return std::any_of(patterns.begin(), patterns.end(),
-                       [&](const std::string& p) { return topic_matches(p, topic); });
-  }
-};
-
 BrokerEngine::BrokerEngine(const EngineConfig& config) : config_(config) {}
 BrokerEngine::~BrokerEngine() = default;
 
@@ -86,7 +55,9 @@ Result<std::unique_ptr<BrokerEngine>> BrokerEngine::open(const EngineConfig& con
     auto log = DiskLog::open(posix_file_system(), engine->data_dir_->topic_dir(kNamespace, name),
                              options, notes);
     if (!log) return log.error();
-    engine->rebuild_dedup(engine->add_topic(name, std::move(*log)), now_ms());
+    Topic& topic = engine->add_topic(name, std::move(*log));
+    engine->rebuild_dedup(topic, now_ms());
+    if (Status s = engine->recover_groups(topic, notes); !s) return s.error();
   }
   return engine;
 }
@@ -157,7 +128,11 @@ Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int6
   }
   auto topic = topic_for_publish(batch[0].topic);
   if (!topic) return topic.error();
-  Topic& t = **topic;
+  return store_batch(**topic, batch, now_ms, true);
+}
+
+Result<PublishReceipt> BrokerEngine::store_batch(Topic& t, std::vector<Envelope>& batch,
+                                                 int64_t now_ms, bool dedup) {
   PublishReceipt receipt;
   receipt.offsets.reserve(batch.size());
   batch_.clear();
@@ -166,7 +141,8 @@ Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int6
   for (uint32_t i = 0; i < batch.size(); ++i) {
     Envelope& e = batch[i];
     // Also finds a repeat within this batch: ids are remembered as they are taken.
-    if (std::optional<uint64_t> prior = t.dedup.find(e.id, now_ms)) {
+    std::optional<uint64_t> prior = dedup ? t.dedup.find(e.id, now_ms) : std::nullopt;
+    if (prior) {
       receipt.offsets.push_back(*prior);
       receipt.duplicates.push_back(i);
       continue;
@@ -175,7 +151,7 @@ Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int6
     e.offset = offset++;
     if (e.id.empty()) {
       e.id = ids_.next(now_ms);
-    } else {
+    } else if (dedup) {
       t.dedup.add(e.id, e.offset, now_ms);
       ++remembered;
     }
@@ -227,6 +203,7 @@ std::vector<GroupCommitter::Completion> BrokerEngine::take_commits() {
 void BrokerEngine::make_visible(Topic& t, uint64_t next) {
   if (next <= t.visible) return;
   t.visible = next;
+  if (!t.groups.empty()) ++receive_epoch_;
   for (SubscriptionId id : t.watchers) mark_ready(id, *subs_.at(id));
 }
 
@@ -392,7 +369,8 @@ std::vector<TopicInfo> BrokerEngine::topics() {
 
 Status BrokerEngine::delete_topic(const std::string& name) {
   auto it = topics_.find(name);
-  if (it == topics_.end()) return runtime_error(fmt::format("no topic named '{}'", name));
+  if (it == topics_.end())
+    return Error{ErrorKind::kNotFound, fmt::format("no topic named '{}'", name)};
   Topic* t = it->second.get();
   for (auto& [id, sub] : subs_)
     std::erase_if(sub->cursors, [&](const Subscription::Cursor& c) { return c.topic == t; });
@@ -403,8 +381,12 @@ Status BrokerEngine::delete_topic(const std::string& name) {
 }
 
 Status BrokerEngine::checkpoint() {
-  for (auto& [name, t] : topics_)
+  for (auto& [name, t] : topics_) {
     if (Status s = t->log->checkpoint(); !s) return s;
+    for (auto& [group_name, g] : t->groups)
+      if (g->store)
+        if (Status s = g->store->write_snapshot(g->state); !s) return s;
+  }
   return ok_status();
 }
 

@@ -14,10 +14,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/consumer_group.h"
 #include "core/data_dir.h"
 #include "core/dedup_index.h"
 #include "core/envelope.h"
 #include "core/group_commit.h"
+#include "core/group_store.h"
 #include "core/position.h"
 #include "core/result.h"
 #include "core/topic_log.h"
@@ -76,6 +78,63 @@ struct TopicInfo {
   int64_t last_ts = 0;
 };
 
+// The group of a queue: `recv NAME` and `queue ... NAME` use it. Other groups
+// on a topic (`sub --group G`) are named by a topic token.
+inline constexpr std::string_view kQueueGroup = group_format::kQueueGroup;
+
+// Where a queue or group named `group` on `topic` dead-letters: "$dlq.<topic>"
+// ("$dlq-<name>.<rest>" for a broker topic "$<name>.<rest>").
+std::string dead_letter_topic(std::string_view topic);
+
+struct GroupRequest {
+  std::string topic;
+  std::string group = std::string(kQueueGroup);
+};
+
+struct CreateGroupRequest {
+  GroupRequest target;
+  ConsumerGroupConfig config;
+  Position start{Position::Kind::kEarliest, 0};  // where a new group reads from
+};
+
+struct ReceiveRequest {
+  GroupRequest target;
+  ConsumerId consumer = 0;  // release_consumer(consumer) abandons its leases; 0: none does
+  size_t max = 1;
+  int64_t lock_ms = 0;             // 0: the group's
+  bool delete_on_receive = false;  // receive-and-delete (--ack none)
+};
+
+struct ReceiveResult {
+  std::vector<StoredRecord> records;
+  std::vector<GroupDelivery> deliveries;  // one per record, same order
+  // Covers the group's journal of this receive; a receive-and-delete must
+  // not hand out its messages before (at most once).
+  uint64_t ticket = 0;
+};
+
+enum class SettleAction : uint8_t { kComplete = 1, kAbandon = 2, kDeadLetter = 3, kRenew = 4 };
+
+struct Settlement {
+  LockToken token = 0;
+  SettleAction action = SettleAction::kComplete;
+  std::string reason;  // dead-letter only
+  std::string description;
+};
+
+struct SettleReceipt {
+  std::vector<std::string> errors;  // per settlement: "" when done, else why not
+  uint64_t ticket = 0;              // 0: durable now; else wait for take_commits()
+};
+
+struct GroupInfo {
+  std::string topic;
+  std::string group;
+  ConsumerGroupConfig config;
+  GroupStats stats;
+  int64_t oldest_pending_ts = 0;  // 0: nothing pending
+};
+
 class BrokerEngine {
  public:
   // Memory, or the data directory: locked, and every topic in it recovered.
@@ -107,6 +166,30 @@ class BrokerEngine {
   // The next batch for `id` within its credit and the delivery limits.
   Delivery next_delivery(SubscriptionId id);
 
+  // --- queues and durable groups (docs/QUEUES.md) ---
+  // Creates the group, and its topic when missing. An existing group with the
+  // same config is fine; with another config it is an error.
+  Status create_group(const CreateGroupRequest& request);
+  // Removes one group's state; the topic stays.
+  Status delete_group(const GroupRequest& target);
+  std::vector<GroupInfo> groups();
+  // Leases up to `max` messages; a missing queue group is created with the
+  // defaults, and a missing topic with it. Dead letters due on the way are
+  // moved to the dead-letter topic. Empty when nothing is available now.
+  Result<ReceiveResult> receive(const ReceiveRequest& request, int64_t now_ms);
+  // Pending messages, without leasing them (tail, dlq). A missing group reads as
+  // a new queue group would.
+  Result<std::vector<StoredRecord>> peek(const GroupRequest& target, size_t max);
+  Result<SettleReceipt> settle(const GroupRequest& target, const std::vector<Settlement>& batch,
+                               int64_t now_ms);
+  void release_consumer(ConsumerId consumer);
+  // Reclaims expired leases (dead-lettering what ran out of deliveries).
+  void expire_locks(int64_t now_ms);
+  // When expire_locks() has work next; nullopt: no lease.
+  std::optional<int64_t> next_lock_expiry() const;
+  // Bumped whenever a receive that found nothing might now find something.
+  uint64_t receive_epoch() const { return receive_epoch_; }
+
   void enforce_retention(int64_t now_ms);
   std::vector<TopicInfo> topics();
   Status delete_topic(const std::string& name);
@@ -118,14 +201,28 @@ class BrokerEngine {
  private:
   struct Topic;
   struct Subscription;
+  struct Group;
   explicit BrokerEngine(const EngineConfig& config);
   Result<Topic*> topic_for_publish(const std::string& name);
+  // Stores `batch` (all for topic `t`, validated), dropping ids seen within the
+  // dedup window when `dedup`.
+  Result<PublishReceipt> store_batch(Topic& t, std::vector<Envelope>& batch, int64_t now_ms,
+                                     bool dedup);
   Topic& add_topic(const std::string& name, std::unique_ptr<TopicLog> log);
   void watch(Subscription& sub, SubscriptionId id, Topic& topic, uint64_t start);
   void mark_ready(SubscriptionId id, Subscription& sub);
   void make_visible(Topic& topic, uint64_t next);
   void rebuild_dedup(Topic& topic, int64_t now_ms);
   bool has_backlog(const Subscription& sub) const;
+  Result<Group*> find_group(const GroupRequest& target, bool create_queue);
+  Result<Group*> add_group(Topic& topic, const std::string& name, const ConsumerGroupConfig& config,
+                           uint64_t start);
+  Status recover_groups(Topic& topic, std::vector<std::string>& notes);
+  // Journals the group's events; returns the commit ticket that covers them.
+  Result<uint64_t> persist(Group& group);
+  std::vector<Group*> all_groups();
+  void move_to_dead_letters(Group& group, const std::vector<DeadLetter>& dead, int64_t now_ms);
+  std::vector<StoredRecord> read_offsets(Topic& topic, const std::vector<uint64_t>& offsets);
 
   EngineConfig config_;
   std::optional<DataDir> data_dir_;
@@ -141,6 +238,8 @@ class BrokerEngine {
   };
   std::vector<PendingCommit> pending_commits_;
   UlidGenerator ids_;
+  uint64_t receive_epoch_ = 0;
+  std::string held_;   // record bodies read_offsets() copied; its views point here
   RecordBatch batch_;  // reused between publishes
 };
 

@@ -91,7 +91,8 @@ ConsumerGroup::ConsumerGroup(const ConsumerGroupConfig& config, uint64_t start)
 // --- delivering ---
 
 TakeResult ConsumerGroup::take(ConsumerId consumer, size_t max, uint64_t end, int64_t now_ms,
-                               const MessageTime& ts_of) {
+                               const MessageTime& ts_of, int64_t lock_ms) {
+  if (lock_ms <= 0) lock_ms = config_.lock_ms;
   TakeResult result{{}, expire(now_ms)};
   size_t dead_lettered_here = 0;
   while (result.deliveries.size() < max && dead_lettered_here < kMaxDeadLettersPerTake) {
@@ -106,7 +107,7 @@ TakeResult ConsumerGroup::take(ConsumerId consumer, size_t max, uint64_t end, in
       result.dead_letters.push_back(std::move(*dead));
       ++dead_lettered_here;
     } else {
-      result.deliveries.push_back(lease(offset, consumer, now_ms));
+      result.deliveries.push_back(lease(offset, consumer, now_ms, lock_ms));
     }
   }
   return result;
@@ -119,12 +120,22 @@ TakeResult ConsumerGroup::receive_and_delete(ConsumerId consumer, size_t max, ui
   return result;
 }
 
-GroupDelivery ConsumerGroup::lease(uint64_t offset, ConsumerId consumer, int64_t now_ms) {
+std::vector<uint64_t> ConsumerGroup::peek(size_t max, uint64_t end) const {
+  std::vector<uint64_t> offsets;
+  for (auto it = available_.begin(); it != available_.end() && offsets.size() < max; ++it)
+    offsets.push_back(*it);
+  for (uint64_t offset = cursor_; offset < end && offsets.size() < max; ++offset)
+    offsets.push_back(offset);
+  return offsets;
+}
+
+GroupDelivery ConsumerGroup::lease(uint64_t offset, ConsumerId consumer, int64_t now_ms,
+                                   int64_t lock_ms) {
   if (offset == cursor_) ++cursor_;
   Slot& slot = unsettled_[offset];
   available_.erase(offset);
   ++slot.delivery_count;
-  slot.lease = Lease{next_token(), consumer, now_ms + config_.lock_ms};
+  slot.lease = Lease{next_token(), consumer, now_ms + lock_ms, lock_ms};
   leased_.emplace(slot.lease->token, offset);
   expiries_.emplace(slot.lease->expiry_ms, offset);
   ++delivered_;
@@ -191,7 +202,7 @@ Result<int64_t> ConsumerGroup::renew(LockToken token, int64_t now_ms) {
   if (!it) return it.error();
   Lease& lease = *(*it)->second.lease;
   expiries_.erase({lease.expiry_ms, (*it)->first});
-  lease.expiry_ms = now_ms + config_.lock_ms;
+  lease.expiry_ms = now_ms + lease.lock_ms;
   expiries_.emplace(lease.expiry_ms, (*it)->first);
   return lease.expiry_ms;
 }

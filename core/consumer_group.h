@@ -128,12 +128,17 @@ class ConsumerGroup {
   // kMaxDeadLettersPerTake offsets on its way, so it stays short: fewer
   // deliveries than `max` with that many dead letters means "call again".
   // Offsets below the topic's earliest must be skipped (skip_to) first.
+  // `lock_ms` > 0 sets these leases' duration (and their renewals'); 0: the group's.
   TakeResult take(ConsumerId consumer, size_t max, uint64_t end, int64_t now_ms,
-                  const MessageTime& ts_of = {});
+                  const MessageTime& ts_of = {}, int64_t lock_ms = 0);
   static constexpr size_t kMaxDeadLettersPerTake = 1024;
   // take() then complete() of each delivery: `--ack none`. Tokens come settled.
   TakeResult receive_and_delete(ConsumerId consumer, size_t max, uint64_t end, int64_t now_ms,
                                 const MessageTime& ts_of = {});
+
+  // Up to `max` offsets a take() would consider, in the order it would, without
+  // leasing them: available again first, then unread ones below `end`.
+  std::vector<uint64_t> peek(size_t max, uint64_t end) const;
 
   // Settling needs the token of a lease the group still holds; a lease is
   // held until settled, released, skipped, or reclaimed by expire()/take()
@@ -143,7 +148,7 @@ class ConsumerGroup {
   // Available again, or dead-lettered when the count reached max_deliveries.
   Result<std::optional<DeadLetter>> abandon(LockToken token);
   Result<DeadLetter> dead_letter(LockToken token, std::string reason, std::string description);
-  // The lease now ends at now_ms + lock_ms; returns that time.
+  // The lease now ends at now_ms + its lock duration; returns that time.
   Result<int64_t> renew(LockToken token, int64_t now_ms);
 
   // Reclaims leases that ended by now_ms, like abandon().
@@ -158,6 +163,7 @@ class ConsumerGroup {
 
   GroupStats stats(uint64_t end) const;
   uint64_t floor() const { return floor_; }
+  const ConsumerGroupConfig& config() const { return config_; }
   uint64_t cursor() const { return cursor_; }
   // Entries held: unsettled offsets plus runs of settled ones above floor().
   size_t tracked_entries() const { return unsettled_.size() + settled_runs_.size(); }
@@ -190,6 +196,7 @@ class ConsumerGroup {
     LockToken token;
     ConsumerId consumer;
     int64_t expiry_ms;
+    int64_t lock_ms;
   };
   struct Slot {  // a delivered, unsettled offset
     uint32_t delivery_count = 0;
@@ -197,7 +204,7 @@ class ConsumerGroup {
   };
   using SlotIterator = std::map<uint64_t, Slot>::iterator;
 
-  GroupDelivery lease(uint64_t offset, ConsumerId consumer, int64_t now_ms);
+  GroupDelivery lease(uint64_t offset, ConsumerId consumer, int64_t now_ms, int64_t lock_ms);
   Result<SlotIterator> find_lease(LockToken token);
   void drop_lease(SlotIterator it);
   std::optional<DeadLetter> reclaim(SlotIterator it);

@@ -13,6 +13,8 @@ enum class ErrorKind {
   kRuntime,          // broker unreachable, rejected, I/O: exit 1
   kTimeout,          // ran out of time: exit 3
   kCorruption,       // stored data failed a check: exit 1
+  kNotFound,         // no such queue, group or topic: exit 1
+  kConflict,         // exists already, differently: exit 1
   kInterrupted,      // SIGINT/SIGTERM: exit 130
 };
 

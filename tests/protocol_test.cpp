@@ -242,7 +242,9 @@ const Command kAllCommands[] = {
     Command::kPublish,     Command::kConfirm, Command::kSubscribe,  Command::kOk,
     Command::kCredit,      Command::kDeliver, Command::kEnd,        Command::kNotice,
     Command::kUnsubscribe, Command::kError,   Command::kListTopics, Command::kTopicList,
-    Command::kDeleteTopic,
+    Command::kDeleteTopic, Command::kReceive, Command::kReceived,   Command::kSettle,
+    Command::kSettled,     Command::kPeek,    Command::kCreateGroup, Command::kDeleteGroup,
+    Command::kListGroups,  Command::kGroupList,
 };
 
 std::string header(uint8_t version, uint8_t command) {

@@ -1,4 +1,4 @@
-// One-shot requests for the admin commands (topic list/stats/delete): send,
+// One-shot requests for the admin commands (topic, queue, dlq, settle): send,
 // wait for the matching answer within a timeout, report errors plainly.
 #pragma once
 
@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "core/broker_engine.h"
+#include "core/envelope.h"
 #include "core/result.h"
 #include "transport/broker_connection.h"
+#include "transport/protocol.h"
 
 namespace eda {
 
@@ -16,5 +18,22 @@ Result<std::vector<TopicInfo>> list_topics(BrokerConnection& c, const std::strin
                                            std::chrono::milliseconds timeout);
 Status delete_topic(BrokerConnection& c, const std::string& name,
                     std::chrono::milliseconds timeout);
+
+Status create_group(BrokerConnection& c, const CreateGroupRequest& request,
+                    std::chrono::milliseconds timeout);
+Status delete_group(BrokerConnection& c, const GroupRequest& target,
+                    std::chrono::milliseconds timeout);
+Result<std::vector<GroupInfo>> list_groups(BrokerConnection& c, std::chrono::milliseconds timeout);
+// Pending messages of a queue or group, oldest first, without locking them.
+Result<std::vector<Envelope>> peek(BrokerConnection& c, const GroupRequest& target, size_t max,
+                                   std::chrono::milliseconds timeout);
+// Settles `batch` and waits until the broker stored the outcome: per
+// settlement, "" when done, else why not.
+Result<std::vector<std::string>> settle_now(BrokerConnection& c, const GroupRequest& target,
+                                            const std::vector<Settlement>& batch,
+                                            std::chrono::milliseconds timeout);
+
+// The Error a broker's ERROR reply stands for (its code picks the kind).
+Error broker_error(const proto::ErrorReply& e);
 
 }  // namespace eda

@@ -68,8 +68,8 @@ void BrokerServer::poll_once(std::chrono::milliseconds timeout) {
 void BrokerServer::run(const std::atomic<bool>& stop) {
   auto last_sweep = Clock::now();
   while (!stop.load()) {
-    // Deliveries still waiting for their next round must not wait on the poll.
-    poll_once(std::chrono::milliseconds(engine_->has_ready() ? 0 : 100));
+    poll_once(poll_timeout());
+    serve_parked_receives();
     if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
       expire_silent_peers();
       engine_->enforce_retention(now_ms());
@@ -78,22 +78,21 @@ void BrokerServer::run(const std::atomic<bool>& stop) {
   }
   // Confirm what is already being synced rather than leave publishers to resend it.
   auto deadline = Clock::now() + std::chrono::seconds(5);
-  while (!pending_confirms_.empty() && Clock::now() < deadline)
+  while (!pending_replies_.empty() && Clock::now() < deadline)
     poll_once(std::chrono::milliseconds(10));
   if (Status s = engine_->checkpoint(); !s) log_error("writing index files: {}", s.error().message);
 }
 
 void BrokerServer::finish_commits() {
   for (const auto& done : engine_->take_commits()) {
-    while (!pending_confirms_.empty() && pending_confirms_.front().ticket <= done.through) {
-      PendingConfirm& p = pending_confirms_.front();
+    while (!pending_replies_.empty() && pending_replies_.front().ticket <= done.through) {
+      PendingReply& p = pending_replies_.front();
       if (done.status)
-        reply(p.peer, proto::encode(p.confirm));
+        reply(p.peer, p.reply);
       else
-        reply_error(
-            p.peer, p.confirm.req_id, ErrorCode::kStorage,
-            fmt::format("messages written but not synced: {}", done.status.error().message));
-      pending_confirms_.pop_front();
+        reply_error(p.peer, p.req_id, ErrorCode::kStorage,
+                    fmt::format("written but not synced: {}", done.status.error().message));
+      pending_replies_.pop_front();
     }
   }
 }
@@ -103,6 +102,7 @@ void BrokerServer::handle(const Incoming& in) {
   auto frames = split_frames(in, 1);
   Peer& p = peers_[peer];
   p.last_seen = Clock::now();
+  if (p.consumer == 0) p.consumer = next_consumer_++;
   if (!frames) {
     ++malformed_;
     log_debug("malformed frame from a client: {}", frames.error().message);
@@ -128,6 +128,18 @@ void BrokerServer::handle(const Incoming& in) {
       return handle_list_topics(peer, frames->body);
     case proto::Command::kDeleteTopic:
       return handle_delete_topic(peer, frames->body);
+    case proto::Command::kReceive:
+      return handle_receive(peer, p, frames->body);
+    case proto::Command::kSettle:
+      return handle_settle(peer, frames->body);
+    case proto::Command::kPeek:
+      return handle_peek(peer, frames->body);
+    case proto::Command::kCreateGroup:
+      return handle_create_group(peer, frames->body);
+    case proto::Command::kDeleteGroup:
+      return handle_delete_group(peer, frames->body);
+    case proto::Command::kListGroups:
+      return handle_list_groups(peer, frames->body);
     case proto::Command::kPing: {
       auto m = proto::decode<proto::Ping>(frames->body);
       if (!m) return bad_body(m.error());
@@ -163,8 +175,13 @@ void BrokerServer::handle_publish(const std::string& peer, std::string_view body
   // req_id 0 asks for no confirmation (pub --no-confirm).
   if (m->req_id == 0) return;
   proto::Confirm confirm{m->req_id, std::move(receipt->offsets), std::move(receipt->duplicates)};
-  if (receipt->ticket == 0) return reply(peer, proto::encode(confirm));
-  pending_confirms_.push_back({receipt->ticket, peer, std::move(confirm)});
+  reply_when_durable(receipt->ticket, peer, m->req_id, proto::encode(confirm));
+}
+
+void BrokerServer::reply_when_durable(uint64_t ticket, const std::string& peer, uint64_t req_id,
+                                      proto::Message m) {
+  if (ticket == 0) return reply(peer, m);
+  pending_replies_.push_back({ticket, peer, req_id, std::move(m)});
 }
 
 void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::string_view body) {
@@ -269,6 +286,8 @@ void BrokerServer::drop_peer(const std::string& peer) {
     engine_->unsubscribe(id);
     owners_.erase(id);
   }
+  engine_->release_consumer(it->second.consumer);
+  std::erase_if(parked_, [&](const ParkedReceive& r) { return r.peer == peer; });
   peers_.erase(it);
 }
 

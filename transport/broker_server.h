@@ -45,6 +45,7 @@ class BrokerServer {
  private:
   struct Peer {
     std::chrono::steady_clock::time_point last_seen;
+    ConsumerId consumer = 0;  // names this peer's leases in consumer groups
     std::unordered_map<uint64_t, SubscriptionId> subscriptions;  // client sub_id -> engine id
   };
   struct Owner {
@@ -59,6 +60,21 @@ class BrokerServer {
   void handle_unsubscribe(const std::string& peer, Peer& p, std::string_view body);
   void handle_list_topics(const std::string& peer, std::string_view body);
   void handle_delete_topic(const std::string& peer, std::string_view body);
+  // Queues and groups: broker_server_queues.cpp.
+  void handle_receive(const std::string& peer, Peer& p, std::string_view body);
+  void handle_settle(const std::string& peer, std::string_view body);
+  void handle_peek(const std::string& peer, std::string_view body);
+  void handle_create_group(const std::string& peer, std::string_view body);
+  void handle_delete_group(const std::string& peer, std::string_view body);
+  void handle_list_groups(const std::string& peer, std::string_view body);
+  // Answers the receive now when it got messages or may not wait; else parks it.
+  void receive(const std::string& peer, ConsumerId consumer, const proto::Receive& request,
+               std::chrono::steady_clock::time_point deadline);
+  // Retries parked receives when something changed; answers those whose wait ended.
+  void serve_parked_receives();
+  std::chrono::milliseconds poll_timeout() const;
+  void reply_when_durable(uint64_t ticket, const std::string& peer, uint64_t req_id,
+                          proto::Message m);
   void finish_commits();
   void poll_once(std::chrono::milliseconds timeout);
   void reply(const std::string& peer, const proto::Message& m);
@@ -73,12 +89,22 @@ class BrokerServer {
   zmq::socket_t router_;
   std::unique_ptr<BrokerEngine> engine_;
   uint64_t instance_;
-  struct PendingConfirm {
+  struct PendingReply {
     uint64_t ticket;
     std::string peer;
-    proto::Confirm confirm;
+    uint64_t req_id;
+    proto::Message reply;  // sent once the ticket's writes are durable
   };
-  std::deque<PendingConfirm> pending_confirms_;  // published, waiting for group commit
+  std::deque<PendingReply> pending_replies_;  // confirms and settles waiting for group commit
+  struct ParkedReceive {
+    std::string peer;
+    ConsumerId consumer;
+    proto::Receive request;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::vector<ParkedReceive> parked_;  // receives waiting for a message
+  uint64_t parked_epoch_ = 0;          // engine's receive_epoch() when they last tried
+  ConsumerId next_consumer_ = 1;
   std::unordered_map<std::string, Peer> peers_;
   std::unordered_map<SubscriptionId, Owner> owners_;
   uint64_t malformed_ = 0;

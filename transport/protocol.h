@@ -40,6 +40,18 @@ enum class Command : uint8_t {
   kTopicList = 17,    // b->c [req_id, [[name, earliest, next, bytes, first_ts, last_ts]...]]
   kDeleteTopic = 18,  // c->b [req_id, name] -> OK or ERROR
   kError = 15,        // b->c [req_id, code, text]  req_id 0: not tied to a request
+  // Queues and groups (docs/PROTOCOL.md §12a, docs/QUEUES.md)
+  kReceive = 19,   // c->b [req_id, topic, group, max, lock_ms, mode, wait_ms]
+  kReceived = 20,  // b->c [req_id, [envelope...], [[lock_token, delivery_count, lock_expiry]...]]
+  kSettle = 21,    // c->b [req_id, topic, group, [[lock_token, action, reason, description]...]]
+  kSettled = 22,   // b->c [req_id, [error text, "" when done...]]
+  kPeek = 23,      // c->b [req_id, topic, group, max] -> RECEIVED without locks
+  kCreateGroup = 24,  // c->b [req_id, topic, group, lock_ms, max_deliveries, ttl_ms, [pos]] -> OK
+  kDeleteGroup = 25,  // c->b [req_id, topic, group] -> OK
+  kListGroups = 26,   // c->b [req_id]
+  kGroupList = 27,    // b->c [req_id, [[topic, group, lock_ms, max_deliveries, ttl_ms,
+                      //        pending, locked, completed, dead_lettered, delivered, lost,
+                      //        oldest_pending_ts]...]]
 };
 
 enum class ErrorCode : uint16_t {
@@ -49,7 +61,8 @@ enum class ErrorCode : uint16_t {
   kUnknownSubscription = 5,  // sub_id unknown to this broker (restarted, or session expired)
   kInternal = 6,
   kStorage = 7,   // could not store or sync the batch (disk full, I/O error)
-  kNotFound = 8,  // no such topic
+  kNotFound = 8,  // no such topic, queue or group
+  kConflict = 9,  // the queue or group exists with other settings
 };
 
 std::string_view command_name(Command c);
@@ -166,6 +179,82 @@ struct ErrorReply {
   std::string text;
 };
 
+// How RECEIVE leases what it hands out.
+enum class ReceiveMode : uint8_t {
+  kPeekLock = 0,          // locked; the connection's loss abandons the locks
+  kPeekLockDetached = 1,  // locked, settled maybe by another process (recv --ack manual)
+  kReceiveAndDelete = 2,  // completed as handed out (recv --ack none)
+};
+
+struct Receive {
+  static constexpr Command kCommand = Command::kReceive;
+  static constexpr uint32_t kFields = 7;
+  uint64_t req_id = 0;
+  std::string topic;
+  std::string group;
+  uint64_t max = 1;
+  uint64_t lock_ms = 0;  // 0: the group's
+  ReceiveMode mode = ReceiveMode::kPeekLock;
+  uint64_t wait_ms = 0;  // answer at once with what there is, or wait up to this for a message
+};
+struct Lock {
+  LockToken token = 0;  // 0 in a PEEK answer
+  uint32_t delivery_count = 0;
+  int64_t expiry_ms = 0;
+};
+struct Received {
+  static constexpr Command kCommand = Command::kReceived;
+  static constexpr uint32_t kFields = 3;
+  uint64_t req_id = 0;
+  std::vector<Envelope> envelopes;
+  std::vector<Lock> locks;  // one per envelope
+};
+struct Settle {
+  static constexpr Command kCommand = Command::kSettle;
+  static constexpr uint32_t kFields = 4;
+  uint64_t req_id = 0;
+  std::string topic;
+  std::string group;
+  std::vector<Settlement> settlements;
+};
+struct Settled {
+  static constexpr Command kCommand = Command::kSettled;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::vector<std::string> errors;  // per settlement, "" when done
+};
+struct Peek {
+  static constexpr Command kCommand = Command::kPeek;
+  static constexpr uint32_t kFields = 4;
+  uint64_t req_id = 0;
+  std::string topic;
+  std::string group;
+  uint64_t max = 0;
+};
+struct CreateGroup {
+  static constexpr Command kCommand = Command::kCreateGroup;
+  static constexpr uint32_t kFields = 7;
+  uint64_t req_id = 0;
+  CreateGroupRequest request;
+};
+struct DeleteGroup {
+  static constexpr Command kCommand = Command::kDeleteGroup;
+  static constexpr uint32_t kFields = 3;
+  uint64_t req_id = 0;
+  GroupRequest target;
+};
+struct ListGroups {
+  static constexpr Command kCommand = Command::kListGroups;
+  static constexpr uint32_t kFields = 1;
+  uint64_t req_id = 0;
+};
+struct GroupList {
+  static constexpr Command kCommand = Command::kGroupList;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::vector<GroupInfo> groups;
+};
+
 // A body ready to send: the header bytes and the packed msgpack body.
 struct Message {
   Command command;
@@ -187,6 +276,18 @@ Message encode(const ErrorReply&);
 Message encode(const ListTopics&);
 Message encode(const TopicList&);
 Message encode(const DeleteTopic&);
+Message encode(const Receive&);
+Message encode(const Received&);
+Message encode(const Settle&);
+Message encode(const Settled&);
+Message encode(const Peek&);
+Message encode(const CreateGroup&);
+Message encode(const DeleteGroup&);
+Message encode(const ListGroups&);
+Message encode(const GroupList&);
+// RECEIVED from stored records (sent as stored) and their locks.
+Message encode_received(uint64_t req_id, const std::vector<StoredRecord>& records,
+                        const std::vector<Lock>& locks);
 // Deliveries are stored records, sent as they are stored (each body is an envelope).
 Message encode_deliver(uint64_t sub_id, const std::vector<StoredRecord>& records);
 Message encode_publish(uint64_t req_id, const std::vector<Envelope>& envelopes);

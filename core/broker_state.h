@@ -1,0 +1,61 @@
+// The state behind BrokerEngine, shared by its source files (broker_engine.cpp
+// for topics and subscriptions, broker_groups.cpp for queues and groups).
+// Internal to the engine: nothing else includes it.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/broker_engine.h"
+#include "core/consumer_group.h"
+#include "core/group_store.h"
+#include "core/record_filter.h"
+#include "core/topic.h"
+
+namespace eda {
+
+// Until namespaces reach the protocol (issue 8), everything lives in this one.
+inline constexpr const char* kNamespace = "default";
+
+struct BrokerEngine::Topic {
+  Topic(const EngineConfig& c) : dedup(c.dedup_window_ms, c.dedup_max_ids) {}
+  std::string name;
+  std::unique_ptr<TopicLog> log;
+  DedupIndex dedup;
+  uint64_t visible = 0;  // records below this offset are durable and may be delivered
+  std::vector<SubscriptionId> watchers;
+  std::map<std::string, std::unique_ptr<Group>> groups;  // by group name
+};
+
+struct BrokerEngine::Subscription {
+  struct Cursor {
+    Topic* topic;
+    uint64_t next;
+  };
+  std::vector<std::string> patterns;
+  RecordFilter wanted;  // empty: every record
+  std::vector<Cursor> cursors;
+  size_t rotation = 0;  // where the next delivery starts, for fairness across topics
+  uint64_t credit_messages = 0;
+  uint64_t credit_bytes = 0;
+  bool end_reported = false;
+  bool ready = false;
+  std::vector<std::string> pending_notices;  // sent with the next delivery
+
+  bool matches(const std::string& topic) const {
+    return std::any_of(patterns.begin(), patterns.end(),
+                       [&](const std::string& p) { return topic_matches(p, topic); });
+  }
+};
+
+struct BrokerEngine::Group {
+  Topic* topic = nullptr;
+  std::string name;
+  ConsumerGroup state;
+  std::unique_ptr<GroupStore> store;  // null when nothing is persisted
+};
+
+}  // namespace eda
