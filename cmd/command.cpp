@@ -126,6 +126,23 @@ std::span<const Command> command_table() {
        "edatool topic list 'orders.>'\n"
        "# sizes as JSON\n"
        "edatool topic stats --json\n"},
+      {"subscription", "durable filtered subscriptions on a topic, read with recv TOPIC:NAME",
+       setup_subscription,
+       "A durable subscription keeps, for its own readers, every message published to its "
+       "topic after it was created that its --filter matches, as a queue does: `recv "
+       "TOPIC:NAME` receives them with locks, settling, dead-lettering and the rest. --set "
+       "and --remove change the headers of the copy it delivers (the message in the topic "
+       "stays as it is). Two subscriptions on one topic each get their own copy of what they "
+       "match; readers of one subscription compete.\n\n"
+       "subscription list also shows the groups made by sub --group, which are "
+       "subscriptions without a rule.",
+       "# EU orders over 100, marked for the audit team\n"
+       "edatool subscription create orders audit --filter \"region = 'eu' AND amount > 100\" "
+       "--set team=audit --remove internal\n"
+       "# work them\n"
+       "edatool recv orders:audit --exec ./audit.sh\n"
+       "# what there is, with rules and counts\n"
+       "edatool subscription list --json\n"},
       {"queue", "create, delete, list and inspect queues", setup_queue,
        "queue create makes a queue: a topic plus the broker's consumer group for it, read "
        "from the topic's first message. --lock is how long a received message stays locked "
@@ -171,7 +188,8 @@ std::span<const Command> command_table() {
        "# what failed, and why\n"
        "edatool dlq jobs\n"
        "# only messages that expired, as JSON\n"
-       "edatool dlq jobs --format json | jq -c 'select(.headers[\"dlq.reason\"] == \"TTLExpired\")'\n"
+       "edatool dlq jobs --format json | jq -c 'select(.headers[\"dlq.reason\"] == "
+       "\"TTLExpired\")'\n"
        "# after fixing the handler, try them again\n"
        "edatool dlq jobs --resubmit\n"},
       {"help", "print the help of edatool or of a command, with examples", setup_help,

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cmd/command.h"
+#include "cmd/group_options.h"
 #include "core/duration.h"
 #include "core/position.h"
 #include "core/topic.h"
@@ -19,41 +20,13 @@ constexpr std::chrono::seconds kAdminTimeout{5};
 struct QueueOptions {
   std::string name;
   std::string pattern = ">";
-  std::string lock;
-  std::string ttl;
-  int64_t max_deliveries = ConsumerGroupConfig{}.max_deliveries;
+  GroupOptions settings;
   bool json = false;
   CLI::App* create = nullptr;
   CLI::App* remove = nullptr;
   CLI::App* list = nullptr;
   CLI::App* stats = nullptr;
 };
-
-Result<int64_t> positive_duration_ms(const char* flag, const std::string& text) {
-  auto d = parse_duration(text);
-  if (!d) return d.error();
-  if (d->count() <= 0) return invalid_argument(fmt::format("{} must be longer than 0", flag));
-  return static_cast<int64_t>(d->count());
-}
-
-Result<ConsumerGroupConfig> queue_config(const QueueOptions& o) {
-  ConsumerGroupConfig config;
-  if (!o.lock.empty()) {
-    auto ms = positive_duration_ms("--lock", o.lock);
-    if (!ms) return ms.error();
-    config.lock_ms = *ms;
-  }
-  if (!o.ttl.empty()) {
-    auto ms = positive_duration_ms("--ttl", o.ttl);
-    if (!ms) return ms.error();
-    config.ttl_ms = *ms;
-  }
-  if (o.max_deliveries < 1 || o.max_deliveries > UINT32_MAX)
-    return invalid_argument(
-        fmt::format("--max-deliveries must be at least 1, not {}", o.max_deliveries));
-  config.max_deliveries = static_cast<uint32_t>(o.max_deliveries);
-  return config;
-}
 
 // The queues (groups named "$queue") on topics matching `pattern`.
 Result<std::vector<GroupInfo>> list_queues(BrokerConnection& c, const std::string& pattern) {
@@ -134,14 +107,16 @@ int run_queue(const QueueOptions& o, const GlobalOptions& g) {
   } else if (Status s = validate_pattern(o.pattern); !s) {
     return report(s.error());
   }
-  auto config = queue_config(o);
+  auto config = group_config(o.settings);
   if (!config) return report(config.error());
   auto connection = BrokerConnection::open(g.broker);
   if (!connection) return report(connection.error());
   BrokerConnection& c = **connection;
   if (o.create->parsed()) {
     // Same settings as an existing queue: fine; other settings: kConflict.
-    CreateGroupRequest request{{o.name, std::string(kQueueGroup)}, *config, {}};
+    // A queue holds every message of its topic, from the earliest.
+    CreateGroupRequest request{
+        {o.name, std::string(kQueueGroup)}, *config, {}, {Position::Kind::kEarliest, 0}};
     if (Status s = create_group(c, request, kAdminTimeout); !s) return report(s.error());
     return kExitOk;
   }
@@ -163,15 +138,7 @@ Runner setup_queue(CLI::App& app, const GlobalOptions& global) {
   app.require_subcommand(1);
   o->create = app.add_subcommand("create", "create a queue (and its topic)");
   o->create->add_option("NAME", o->name, "queue name (a topic name)")->required();
-  o->create->add_option("--lock", o->lock, "how long a received message stays locked (default 30s)")
-      ->type_name("DUR");
-  o->create
-      ->add_option("--max-deliveries", o->max_deliveries,
-                   "dead-letter a message after N deliveries")
-      ->type_name("N")
-      ->capture_default_str();
-  o->create->add_option("--ttl", o->ttl, "dead-letter messages older than DUR (default: never)")
-      ->type_name("DUR");
+  add_group_options(*o->create, o->settings);
   o->remove = app.add_subcommand("delete", "delete a queue, its topic and its dead-letter queue");
   o->remove->add_option("NAME", o->name, "queue to delete")->required();
   o->list = app.add_subcommand("list", "queue names, one per line");

@@ -43,7 +43,7 @@ int run_group_member(const SubOptions& o, const GlobalOptions& g) {
   auto connection = BrokerConnection::open(g.broker);
   if (!connection) return report(connection.error());
   Status created =
-      create_group(**connection, {*target, ConsumerGroupConfig{}, *from}, kAdminTimeout);
+      create_group(**connection, {*target, ConsumerGroupConfig{}, {}, *from}, kAdminTimeout);
   // A group that exists is joined as it is, whatever its settings.
   if (!created && created.error().kind != ErrorKind::kConflict) return report(created.error());
   RecvConfig config;

@@ -2,7 +2,7 @@
 _edatool() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local path="" i word
-  local valued=" --ack --bind --broker --concurrency --count --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --format --from --fsync --group --header --help --id --json --key --lines --lock --max-deliveries --max-message-bytes --memory --msgpack --namespace --no-confirm --null --quiet --rate --reason --republish --resubmit --retention-age --retention-bytes --segment-bytes --speed --template --timeout --to --ttl --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
+  local valued=" --ack --bind --broker --concurrency --count --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --format --from --fsync --group --header --help --id --json --key --lines --lock --max-deliveries --max-message-bytes --memory --msgpack --namespace --no-confirm --null --quiet --rate --reason --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --set --speed --template --timeout --to --ttl --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
   # The words before the cursor that are not options or their values name the subcommand.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
@@ -11,7 +11,7 @@ _edatool() {
       continue
     fi
     case "${path:+$path }$word" in
-      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
+      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
       *) break ;;
     esac
   done
@@ -83,6 +83,17 @@ _edatool() {
     'topic stats:-h'|'topic stats:--help') COMPREPLY=(); return ;;
     'topic stats:--json') COMPREPLY=(); return ;;
     'topic delete:-h'|'topic delete:--help') COMPREPLY=(); return ;;
+    'subscription:-h'|'subscription:--help') COMPREPLY=(); return ;;
+    'subscription create:-h'|'subscription create:--help') COMPREPLY=(); return ;;
+    'subscription create:--filter') COMPREPLY=(); return ;;
+    'subscription create:--set') COMPREPLY=(); return ;;
+    'subscription create:--remove') COMPREPLY=(); return ;;
+    'subscription create:--lock') COMPREPLY=(); return ;;
+    'subscription create:--max-deliveries') COMPREPLY=(); return ;;
+    'subscription create:--ttl') COMPREPLY=(); return ;;
+    'subscription delete:-h'|'subscription delete:--help') COMPREPLY=(); return ;;
+    'subscription list:-h'|'subscription list:--help') COMPREPLY=(); return ;;
+    'subscription list:--json') COMPREPLY=(); return ;;
     'queue:-h'|'queue:--help') COMPREPLY=(); return ;;
     'queue create:-h'|'queue create:--help') COMPREPLY=(); return ;;
     'queue create:--lock') COMPREPLY=(); return ;;
@@ -107,7 +118,7 @@ _edatool() {
   case "$path" in
     '')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic queue settle dlq help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq help completion man' -- "$cur")); fi ;;
     'broker')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
@@ -138,6 +149,18 @@ _edatool() {
     'topic delete')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
+    'subscription')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(compgen -W 'create delete list' -- "$cur")); fi ;;
+    'subscription create')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --filter --set --remove --lock --max-deliveries --ttl -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'subscription delete')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'subscription list')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
     'queue')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'create delete list stats' -- "$cur")); fi ;;
@@ -161,13 +184,13 @@ _edatool() {
       else COMPREPLY=($(true)); fi ;;
     'help')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic queue settle dlq help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq help completion man' -- "$cur")); fi ;;
     'completion')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")); fi ;;
     'man')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic queue settle dlq help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq help completion man' -- "$cur")); fi ;;
   esac
 }
 complete -F _edatool edatool

@@ -91,9 +91,20 @@ struct GroupRequest {
   std::string group = std::string(kQueueGroup);
 };
 
+// A durable subscription's rule (`subscription create`): which messages the
+// group gets, and how the copy it delivers is changed.
+struct GroupRule {
+  std::string filter;               // empty: every message
+  std::vector<std::string> set;     // headers as `-H` takes them: name=text, name:=42
+  std::vector<std::string> remove;  // header names
+  bool empty() const { return filter.empty() && set.empty() && remove.empty(); }
+  bool operator==(const GroupRule&) const = default;
+};
+
 struct CreateGroupRequest {
   GroupRequest target;
   ConsumerGroupConfig config;
+  GroupRule rule;
   Position start{Position::Kind::kEarliest, 0};  // where a new group reads from
 };
 
@@ -131,6 +142,7 @@ struct GroupInfo {
   std::string topic;
   std::string group;
   ConsumerGroupConfig config;
+  GroupRule rule;
   GroupStats stats;
   int64_t oldest_pending_ts = 0;  // 0: nothing pending
 };
@@ -216,11 +228,13 @@ class BrokerEngine {
   bool has_backlog(const Subscription& sub) const;
   Result<Group*> find_group(const GroupRequest& target, bool create_queue);
   Result<Group*> add_group(Topic& topic, const std::string& name, const ConsumerGroupConfig& config,
-                           uint64_t start);
+                           uint64_t start, const GroupRule& rule = {});
   Status recover_groups(Topic& topic, std::vector<std::string>& notes);
   // Journals the group's events; returns the commit ticket that covers them.
   Result<uint64_t> persist(Group& group);
   std::vector<Group*> all_groups();
+  // Applies the group's SET/REMOVE actions to the records' envelopes.
+  void rewrite_for_rule(const Group& group, std::vector<StoredRecord>& records);
   void move_to_dead_letters(Group& group, const std::vector<DeadLetter>& dead, int64_t now_ms);
   std::vector<StoredRecord> read_offsets(Topic& topic, const std::vector<uint64_t>& offsets);
 
@@ -239,7 +253,8 @@ class BrokerEngine {
   std::vector<PendingCommit> pending_commits_;
   UlidGenerator ids_;
   uint64_t receive_epoch_ = 0;
-  std::string held_;   // record bodies read_offsets() copied; its views point here
+  std::string held_;       // record bodies read_offsets() copied; its views point here
+  std::string rewritten_;  // bodies changed by a rule's actions, for the last receive
   RecordBatch batch_;  // reused between publishes
 };
 

@@ -3,9 +3,12 @@
 // in the topic's directory; dead letters are copied to the dead-letter topic.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/broker_engine.h"
 #include "core/broker_state.h"
 #include "core/envelope_codec.h"
+#include "core/filter.h"
 #include "core/log.h"
 
 namespace eda {
@@ -34,6 +37,66 @@ std::string group_label(const GroupRequest& g) {
   return fmt::format("group {} on {}", g.group, g.topic);
 }
 
+// A rule is parsed once, when its group is made.
+Status parse_rule(const GroupRule& rule, RecordFilter& wanted, Headers& set) {
+  if (!rule.filter.empty()) {
+    auto filter = Filter::parse(rule.filter);
+    if (!filter) return filter.error();
+    wanted = record_filter(std::move(*filter));
+  }
+  for (const std::string& arg : rule.set) {
+    auto header = parse_header_arg(arg);
+    if (!header) return header.error();
+    set.push_back(std::move(*header));
+  }
+  for (const std::string& name : rule.remove)
+    if (name.empty()) return invalid_argument("a header name to remove is empty");
+  return ok_status();
+}
+
+// `<dir>/<group>.rule`: the rule as JSON, written before the group's own
+// files, so that a group never exists without its rule.
+std::string rule_path(const std::string& dir, const std::string& group) {
+  return fmt::format("{}/{}.rule", dir, group);
+}
+
+Status write_rule(FileSystem& fs, const std::string& dir, const std::string& group,
+                  const GroupRule& rule) {
+  nlohmann::json j{{"filter", rule.filter}, {"set", rule.set}, {"remove", rule.remove}};
+  std::string path = rule_path(dir, group), tmp = path + ".tmp";
+  auto file = fs.open(tmp, OpenMode::kCreate);
+  if (!file) return file.error();
+  if (Status s = (*file)->rewrite(j.dump() + "\n"); !s) return s;
+  if (Status s = (*file)->sync(); !s) return s;
+  if (Status s = fs.rename(tmp, path); !s) return s;
+  return fs.sync_dir(dir);
+}
+
+Result<GroupRule> read_rule(FileSystem& fs, const std::string& path) {
+  auto file = fs.open(path, OpenMode::kReadOnly);
+  if (!file) return file.error();
+  std::string text((*file)->size(), '\0');
+  auto n = (*file)->read_at(0, text.data(), text.size());
+  if (!n) return n.error();
+  try {
+    auto j = nlohmann::json::parse(text);
+    return GroupRule{j.at("filter").get<std::string>(), j.at("set").get<std::vector<std::string>>(),
+                     j.at("remove").get<std::vector<std::string>>()};
+  } catch (const std::exception& e) {
+    return Error{ErrorKind::kCorruption,
+                 fmt::format("{}: not a subscription rule: {}", path, e.what())};
+  }
+}
+
+// The copy a rule delivers: REMOVE, then SET (replacing headers of that name).
+void apply_actions(Envelope& e, const GroupRule& rule, const Headers& set) {
+  std::erase_if(e.headers, [&](const auto& h) {
+    return std::find(rule.remove.begin(), rule.remove.end(), h.first) != rule.remove.end() ||
+           std::any_of(set.begin(), set.end(), [&](const auto& s) { return s.first == h.first; });
+  });
+  e.headers.insert(e.headers.end(), set.begin(), set.end());
+}
+
 }  // namespace
 
 std::string dead_letter_topic(std::string_view topic) {
@@ -45,9 +108,17 @@ Status BrokerEngine::recover_groups(Topic& topic, std::vector<std::string>& note
   auto recovered = GroupStore::open_all(
       posix_file_system(), data_dir_->topic_dir(kNamespace, topic.name), committer_.get(), notes);
   if (!recovered) return recovered.error();
+  std::string dir = data_dir_->topic_dir(kNamespace, topic.name);
   for (RecoveredGroup& r : *recovered) {
     auto group =
-        std::make_unique<Group>(Group{&topic, r.name, std::move(r.group), std::move(r.store)});
+        std::make_unique<Group>(Group{&topic, r.name, std::move(r.group), std::move(r.store), {}, {}, {}});
+    if (std::string path = rule_path(dir, r.name); posix_file_system().exists(path)) {
+      auto rule = read_rule(posix_file_system(), path);
+      if (!rule) return rule.error();
+      if (Status s = parse_rule(*rule, group->wanted, group->set); !s)
+        return Error{ErrorKind::kCorruption, fmt::format("{}: {}", path, s.error().message)};
+      group->rule = std::move(*rule);
+    }
     topic.groups.emplace(r.name, std::move(group));
   }
   return ok_status();
@@ -55,17 +126,24 @@ Status BrokerEngine::recover_groups(Topic& topic, std::vector<std::string>& note
 
 Result<BrokerEngine::Group*> BrokerEngine::add_group(Topic& topic, const std::string& name,
                                                      const ConsumerGroupConfig& config,
-                                                     uint64_t start) {
+                                                     uint64_t start, const GroupRule& rule) {
+  RecordFilter wanted;
+  Headers set;
+  if (Status s = parse_rule(rule, wanted, set); !s) return s.error();
   ConsumerGroup state(config, start);
   std::unique_ptr<GroupStore> store;
   if (data_dir_) {
+    std::string dir = data_dir_->topic_dir(kNamespace, topic.name);
+    if (!rule.empty())
+      if (Status s = write_rule(posix_file_system(), dir, name, rule); !s) return s.error();
     auto created =
         GroupStore::create(posix_file_system(), data_dir_->topic_dir(kNamespace, topic.name), name,
                            config, state, committer_.get());
     if (!created) return created.error();
     store = std::move(*created);
   }
-  auto group = std::make_unique<Group>(Group{&topic, name, std::move(state), std::move(store)});
+  auto group = std::make_unique<Group>(Group{&topic, name, std::move(state), std::move(store), rule,
+                                             std::move(wanted), std::move(set)});
   Group* g = group.get();
   topic.groups.emplace(name, std::move(group));
   return g;
@@ -102,13 +180,14 @@ Status BrokerEngine::create_group(const CreateGroupRequest& request) {
   Topic& t = **topic;
   if (auto it = t.groups.find(target.group); it != t.groups.end()) {
     const ConsumerGroupConfig& existing = it->second->state.config();
-    if (same_group_config(existing, request.config)) return ok_status();
+    if (same_group_config(existing, request.config) && it->second->rule == request.rule)
+      return ok_status();
     return Error{ErrorKind::kConflict,
                  fmt::format("{} exists with other settings ({}); delete it first to change them",
                              group_label(target), describe(existing))};
   }
   uint64_t start = resolve_position(*t.log, request.start, t.visible);
-  auto group = add_group(t, target.group, request.config, start);
+  auto group = add_group(t, target.group, request.config, start, request.rule);
   if (!group) return group.error();
   return ok_status();
 }
@@ -118,6 +197,11 @@ Status BrokerEngine::delete_group(const GroupRequest& target) {
   if (!group) return group.error();
   Group& g = **group;
   Status s = g.store ? g.store->destroy() : ok_status();
+  if (data_dir_ && !g.rule.empty())
+    if (Status r = posix_file_system().remove(
+            rule_path(data_dir_->topic_dir(kNamespace, g.topic->name), g.name));
+        !r && s)
+      s = r;
   g.topic->groups.erase(g.name);
   ++receive_epoch_;  // parked receives on it find out
   return s;
@@ -129,7 +213,7 @@ std::vector<GroupInfo> BrokerEngine::groups() {
     for (auto& [group_name, g] : t->groups) {
       g->state.skip_to(t->log->earliest_offset());
       (void)persist(*g);
-      GroupInfo info{name, group_name, g->state.config(), g->state.stats(t->visible), 0};
+      GroupInfo info{name, group_name, g->state.config(), g->rule, g->state.stats(t->visible), 0};
       if (info.stats.oldest_pending) {
         auto records = read_offsets(*t, {*info.stats.oldest_pending});
         if (!records.empty()) info.oldest_pending_ts = records.front().ts;
@@ -243,15 +327,32 @@ Result<ReceiveResult> BrokerEngine::receive(const ReceiveRequest& r, int64_t now
       auto records = read_offsets(t, {offset});
       return records.empty() ? now_ms : records.front().ts;
     };
+  MessageWanted wanted;
+  if (g.wanted)
+    wanted = [&](uint64_t offset) {
+      auto records = read_offsets(t, {offset});
+      return !records.empty() && g.wanted(records.front());
+    };
   ReceiveResult out;
+  // Passing what a rule does not want is bounded per receive, so that one
+  // call does not stall the broker on a long run of other messages.
+  size_t passes_left = 16 * ConsumerGroup::kMaxPassesPerTake;
   while (out.deliveries.size() < r.max) {
     size_t want = r.max - out.deliveries.size();
-    TakeResult taken = r.delete_on_receive
-                           ? g.state.receive_and_delete(r.consumer, want, t.visible, now_ms, ts_of)
-                           : g.state.take(r.consumer, want, t.visible, now_ms, ts_of, r.lock_ms);
+    TakeResult taken =
+        r.delete_on_receive
+            ? g.state.receive_and_delete(r.consumer, want, t.visible, now_ms, ts_of, wanted)
+            : g.state.take(r.consumer, want, t.visible, now_ms, ts_of, r.lock_ms, wanted);
     move_to_dead_letters(g, taken.dead_letters, now_ms);
     out.deliveries.insert(out.deliveries.end(), taken.deliveries.begin(), taken.deliveries.end());
-    if (taken.dead_letters.size() < ConsumerGroup::kMaxDeadLettersPerTake) break;
+    bool cut_short = taken.dead_letters.size() >= ConsumerGroup::kMaxDeadLettersPerTake ||
+                     taken.passed >= ConsumerGroup::kMaxPassesPerTake;
+    if (!cut_short) break;
+    passes_left -= std::min(passes_left, taken.passed);
+    if (passes_left == 0) {
+      ++receive_epoch_;  // more to examine: a waiting receive tries again soon
+      break;
+    }
   }
   std::vector<uint64_t> offsets;
   for (const GroupDelivery& d : out.deliveries) offsets.push_back(d.offset);
@@ -263,10 +364,33 @@ Result<ReceiveResult> BrokerEngine::receive(const ReceiveRequest& r, int64_t now
                           [&](const StoredRecord& rec) { return rec.offset == d.offset; });
     });
   }
+  if (!g.rule.set.empty() || !g.rule.remove.empty()) rewrite_for_rule(g, out.records);
   auto ticket = persist(g);
   if (!ticket) return ticket.error();
   if (r.delete_on_receive) out.ticket = *ticket;
   return out;
+}
+
+void BrokerEngine::rewrite_for_rule(const Group& g, std::vector<StoredRecord>& records) {
+  rewritten_.clear();
+  std::vector<std::pair<size_t, size_t>> spans;
+  msgpack::sbuffer buffer;
+  for (const StoredRecord& r : records) {
+    auto e = decode_envelope(r.body);
+    size_t start = rewritten_.size();
+    if (e) {
+      apply_actions(*e, g.rule, g.set);
+      buffer.clear();
+      msgpack::packer<msgpack::sbuffer> pk(buffer);
+      pack_envelope(pk, *e);
+      rewritten_.append(buffer.data(), buffer.size());
+    } else {
+      rewritten_.append(r.body);  // delivered as stored; the reader reports it
+    }
+    spans.emplace_back(start, rewritten_.size() - start);
+  }
+  for (size_t i = 0; i < records.size(); ++i)
+    records[i].body = std::string_view(rewritten_).substr(spans[i].first, spans[i].second);
 }
 
 Result<std::vector<StoredRecord>> BrokerEngine::peek(const GroupRequest& target, size_t max) {

@@ -56,6 +56,9 @@ struct BrokerEngine::Group {
   std::string name;
   ConsumerGroup state;
   std::unique_ptr<GroupStore> store;  // null when nothing is persisted
+  GroupRule rule;
+  RecordFilter wanted;  // the rule's filter; empty: every message
+  Headers set;          // the rule's SET actions, parsed
 };
 
 }  // namespace eda

@@ -40,6 +40,8 @@ std::string_view kind_name(GroupEvent::Kind kind) {
       return "dead-lettered";
     case GroupEvent::Kind::kSkippedTo:
       return "skipped to";
+    case GroupEvent::Kind::kPassed:
+      return "passed";
   }
   return "unknown";
 }
@@ -91,7 +93,8 @@ ConsumerGroup::ConsumerGroup(const ConsumerGroupConfig& config, uint64_t start)
 // --- delivering ---
 
 TakeResult ConsumerGroup::take(ConsumerId consumer, size_t max, uint64_t end, int64_t now_ms,
-                               const MessageTime& ts_of, int64_t lock_ms) {
+                               const MessageTime& ts_of, int64_t lock_ms,
+                               const MessageWanted& wanted) {
   if (lock_ms <= 0) lock_ms = config_.lock_ms;
   TakeResult result{{}, expire(now_ms)};
   size_t dead_lettered_here = 0;
@@ -103,6 +106,12 @@ TakeResult ConsumerGroup::take(ConsumerId consumer, size_t max, uint64_t end, in
       offset = cursor_;
     else
       break;
+    if (offset == cursor_ && wanted && !wanted(offset)) {
+      settle(offset);
+      events_.push_back({GroupEvent::Kind::kPassed, offset});
+      if (++result.passed == kMaxPassesPerTake) break;
+      continue;
+    }
     if (auto dead = dead_letter_if_undeliverable(offset, now_ms, ts_of)) {
       result.dead_letters.push_back(std::move(*dead));
       ++dead_lettered_here;
@@ -114,8 +123,9 @@ TakeResult ConsumerGroup::take(ConsumerId consumer, size_t max, uint64_t end, in
 }
 
 TakeResult ConsumerGroup::receive_and_delete(ConsumerId consumer, size_t max, uint64_t end,
-                                             int64_t now_ms, const MessageTime& ts_of) {
-  TakeResult result = take(consumer, max, end, now_ms, ts_of);
+                                             int64_t now_ms, const MessageTime& ts_of,
+                                             const MessageWanted& wanted) {
+  TakeResult result = take(consumer, max, end, now_ms, ts_of, 0, wanted);
   for (const GroupDelivery& d : result.deliveries) (void)complete(d.token);  // just leased
   return result;
 }
@@ -466,6 +476,10 @@ Status ConsumerGroup::apply(const GroupEvent& event) {
       return ok_status();
     case GroupEvent::Kind::kSkippedTo:
       skip_below(offset);
+      return ok_status();
+    case GroupEvent::Kind::kPassed:
+      if (offset != cursor_) return event_does_not_fit(event, "not the next new offset");
+      settle(offset);
       return ok_status();
   }
   return event_does_not_fit(event, "unknown kind");

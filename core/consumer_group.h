@@ -75,6 +75,7 @@ struct DeadLetter {
 struct TakeResult {
   std::vector<GroupDelivery> deliveries;
   std::vector<DeadLetter> dead_letters;
+  size_t passed = 0;  // new offsets `wanted` refused
 };
 
 struct GroupStats {
@@ -96,6 +97,7 @@ struct GroupEvent {
     kCompleted,
     kDeadLettered,  // the dead-letter queue copy is the owner's job
     kSkippedTo,     // retention: every offset below `offset` is gone
+    kPassed,        // not for this group (its filter): settled without delivery
   };
   Kind kind = Kind::kDelivered;
   uint64_t offset = 0;
@@ -106,6 +108,8 @@ struct GroupEvent {
 // The timestamp (ms) of the message at `offset`, read by the owner from the
 // log; the group uses it only for the TTL.
 using MessageTime = std::function<int64_t(uint64_t offset)>;
+// Whether the message at `offset` is for this group (a subscription's filter).
+using MessageWanted = std::function<bool(uint64_t offset)>;
 
 class ConsumerGroup {
  public:
@@ -129,12 +133,16 @@ class ConsumerGroup {
   // deliveries than `max` with that many dead letters means "call again".
   // Offsets below the topic's earliest must be skipped (skip_to) first.
   // `lock_ms` > 0 sets these leases' duration (and their renewals'); 0: the group's.
+  // With `wanted`, a new offset it refuses is settled as passed, not delivered.
   TakeResult take(ConsumerId consumer, size_t max, uint64_t end, int64_t now_ms,
-                  const MessageTime& ts_of = {}, int64_t lock_ms = 0);
+                  const MessageTime& ts_of = {}, int64_t lock_ms = 0,
+                  const MessageWanted& wanted = {});
+  // Likewise it passes at most kMaxPassesPerTake offsets `wanted` refuses.
   static constexpr size_t kMaxDeadLettersPerTake = 1024;
+  static constexpr size_t kMaxPassesPerTake = 4096;
   // take() then complete() of each delivery: `--ack none`. Tokens come settled.
   TakeResult receive_and_delete(ConsumerId consumer, size_t max, uint64_t end, int64_t now_ms,
-                                const MessageTime& ts_of = {});
+                                const MessageTime& ts_of = {}, const MessageWanted& wanted = {});
 
   // Up to `max` offsets a take() would consider, in the order it would, without
   // leasing them: available again first, then unread ones below `end`.

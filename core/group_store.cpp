@@ -21,7 +21,7 @@ namespace {
 
 constexpr uint32_t kGroupFields = 6;
 constexpr uint32_t kEventFields = 3;
-constexpr auto kLastKind = static_cast<uint64_t>(GroupEvent::Kind::kSkippedTo);
+constexpr auto kLastKind = static_cast<uint64_t>(GroupEvent::Kind::kPassed);
 // Events per journal frame: keeps a frame's msgpack objects (about 50 bytes
 // per event when decoded) to a few MiB, far below unpack_bounded's limits.
 constexpr size_t kMaxEventsPerFrame = 1u << 16;

@@ -46,6 +46,9 @@ show "seq 1 100000 | $edatool pub numbers && echo published"
 say "Subscribe with a wildcard (* one token, > the rest), from the start, exit at the end"
 show "$edatool sub 'orders.*.created' --from earliest -e --template '%t key=%k amount=%{amount} %s\n'"
 
+say "Filter in the broker: only big orders, by a typed header and a JSON payload field"
+show "$edatool sub 'orders.>' --from earliest -e --filter 'amount > 100 AND payload.total >= 120'"
+
 say "The last 3 numbers, as JSON lines"
 show "$edatool sub numbers --from -3 -e --format json"
 
@@ -60,6 +63,14 @@ for _ in $(seq 100); do grep -q 'subscribed' sub.log 2>/dev/null && break; sleep
 show "$edatool pub alerts.disk 'disk 91% full'"
 show "$edatool pub alerts.cpu 'load 7.2'"
 wait "$sub_pid"
+
+say "Work a queue: 3 workers compete, a handler's exit status settles each message"
+show "$edatool queue create jobs --max-deliveries 2"
+show "seq 1 6 | $edatool pub jobs"
+show "$edatool recv jobs --wait 1s --concurrency 3 --exec 'n=\$(cat); echo \"  worker \$\$ did job \$n\"; [ \$n != 4 ]'"
+say "Job 4 failed twice: it is in the dead-letter queue, with the reason"
+show "$edatool dlq jobs"
+show "$edatool queue stats jobs"
 
 say "tail shows the last messages of a topic; replay reads the stored log in order"
 show "$edatool tail numbers -n 3"

@@ -701,7 +701,7 @@ TEST_CASE("broker groups: create_group starts where it is told", "[engine_groups
   auto engine = make_engine();
   publish(*engine, "orders", 4);
   CreateGroupRequest request{
-      {"orders", "late"}, ConsumerGroupConfig{}, {Position::Kind::kLatest, 0}};
+      {"orders", "late"}, ConsumerGroupConfig{}, {}, {Position::Kind::kLatest, 0}};
   REQUIRE(engine->create_group(request));
   publish(*engine, "orders", 2);
   ReceiveRequest r = receive_request("orders", 10);

@@ -834,4 +834,32 @@ TEST_CASE("peek lists available-again offsets, then unread ones, without leasing
 }
 
 }  // namespace
+TEST_CASE("A filtered group passes the offsets it does not want, and a journal replays that",
+          "[consumer_group]") {
+  ConsumerGroup live(config(1000, 10));
+  auto snapshot = live.snapshot();
+  (void)live.take_events();
+  MessageWanted odd = [](uint64_t offset) { return offset % 2 == 1; };
+  TakeResult taken = live.take(1, 3, 10, 0, {}, 0, odd);
+  std::vector<uint64_t> offsets;
+  for (const GroupDelivery& d : taken.deliveries) offsets.push_back(d.offset);
+  CHECK(offsets == std::vector<uint64_t>{1, 3, 5});
+  CHECK(taken.passed == 3);  // 0, 2, 4
+  CHECK(live.stats(10).locked == 3);
+  CHECK(live.stats(10).completed == 0);
+  // Passing is bounded per call.
+  ConsumerGroup wide(config(1000, 10));
+  TakeResult none = wide.take(1, 10, 100000, 0, {}, 0, [](uint64_t) { return false; });
+  CHECK(none.deliveries.empty());
+  CHECK(none.passed == ConsumerGroup::kMaxPassesPerTake);
+  CHECK(wide.cursor() == ConsumerGroup::kMaxPassesPerTake);
+
+  auto restored = ConsumerGroup::restore(snapshot, config(1000, 10));
+  REQUIRE(restored.ok());
+  for (const GroupEvent& e : live.take_events()) REQUIRE(restored->apply(e));
+  CHECK(restored->snapshot() == live.snapshot());
+  // A pass that is not the next new offset does not fit.
+  CHECK_FALSE(restored->apply({GroupEvent::Kind::kPassed, 2}));
+}
+
 }  // namespace eda

@@ -46,12 +46,13 @@ enum class Command : uint8_t {
   kSettle = 21,    // c->b [req_id, topic, group, [[lock_token, action, reason, description]...]]
   kSettled = 22,   // b->c [req_id, [error text, "" when done...]]
   kPeek = 23,      // c->b [req_id, topic, group, max] -> RECEIVED without locks
-  kCreateGroup = 24,  // c->b [req_id, topic, group, lock_ms, max_deliveries, ttl_ms, [pos]] -> OK
+  kCreateGroup = 24,  // c->b [req_id, topic, group, lock_ms, max_deliveries, ttl_ms, [pos],
+                      //       filter, [set...], [remove...]] -> OK
   kDeleteGroup = 25,  // c->b [req_id, topic, group] -> OK
   kListGroups = 26,   // c->b [req_id]
   kGroupList = 27,    // b->c [req_id, [[topic, group, lock_ms, max_deliveries, ttl_ms,
                       //        pending, locked, completed, dead_lettered, delivered, lost,
-                      //        oldest_pending_ts]...]]
+                      //        oldest_pending_ts, filter, [set...], [remove...]]...]]
 };
 
 enum class ErrorCode : uint16_t {
@@ -233,7 +234,7 @@ struct Peek {
 };
 struct CreateGroup {
   static constexpr Command kCommand = Command::kCreateGroup;
-  static constexpr uint32_t kFields = 7;
+  static constexpr uint32_t kFields = 10;
   uint64_t req_id = 0;
   CreateGroupRequest request;
 };

@@ -7,11 +7,36 @@ namespace {
 
 constexpr uint32_t kLockFields = 3;
 constexpr uint32_t kSettlementFields = 4;
-constexpr uint32_t kGroupInfoFields = 12;
+constexpr uint32_t kGroupInfoFields = 15;
 
 void read_target(Reader& r, GroupRequest& target) {
   target.topic = r.str("topic");
   target.group = r.str("group");
+}
+
+std::vector<std::string> read_strings(Reader& r, std::string_view field) {
+  std::vector<std::string> out;
+  if (const msgpack::object* a = r.array(field)) {
+    for (const auto& o : std::span(a->via.array.ptr, a->via.array.size)) {
+      if (o.type != msgpack::type::STR)
+        r.fail(fmt::format("an element of {} is not a string", field));
+      else
+        out.emplace_back(o.via.str.ptr, o.via.str.size);
+    }
+  }
+  return out;
+}
+
+void read_rule(Reader& r, GroupRule& rule) {
+  rule.filter = r.str("filter");
+  rule.set = read_strings(r, "set");
+  rule.remove = read_strings(r, "remove");
+}
+
+void pack_rule(Packer& pk, const GroupRule& rule) {
+  pk.pack(rule.filter);
+  pk.pack(rule.set);
+  pk.pack(rule.remove);
 }
 
 void pack_target(Packer& pk, const GroupRequest& target) {
@@ -199,6 +224,7 @@ Result<CreateGroup> decode_fields(Reader& r) {
     m.request.start.kind = static_cast<Position::Kind>(kind);
     if (auto checked = pos.finish(0); !checked) r.fail(checked.error().message);
   }
+  read_rule(r, m.request.rule);
   return r.finish(std::move(m));
 }
 Message encode(const CreateGroup& m) {
@@ -212,6 +238,7 @@ Message encode(const CreateGroup& m) {
   w.pk.pack_array(2);
   w.pk.pack(static_cast<uint64_t>(m.request.start.kind));
   w.pk.pack(m.request.start.value);
+  pack_rule(w.pk, m.request.rule);
   return std::move(w.m);
 }
 
@@ -259,6 +286,7 @@ Result<GroupList> decode_fields(Reader& r) {
     info.stats.delivered = g.u64("delivered");
     info.stats.lost = g.u64("lost");
     info.oldest_pending_ts = g.i64("oldest_pending_ts");
+    read_rule(g, info.rule);
     return info;
   });
   return r.finish(std::move(m));
@@ -281,6 +309,7 @@ Message encode(const GroupList& m) {
     w.pk.pack(g.stats.delivered);
     w.pk.pack(g.stats.lost);
     w.pk.pack(g.oldest_pending_ts);
+    pack_rule(w.pk, g.rule);
   }
   return std::move(w.m);
 }
