@@ -78,6 +78,17 @@ check_contains "$OUT" '"payload":"m2"' "the abandoned message is delivered again
 run "$EDATOOL" recv manual --ack none --wait 300ms
 check_eq "$OUT" "" "--ack none removed it"
 
+# ---- tail QUEUE: pending messages, without locking them ----
+"$EDATOOL" queue create peeked
+"$EDATOOL" pub peeked p1 p2 p3
+run "$EDATOOL" tail peeked -n 2
+check_eq "$(tr '\n' ' ' <<<"$OUT")" "p1 p2 " "tail on a queue shows the next pending messages"
+run "$EDATOOL" recv peeked -n 1 --ack manual
+run "$EDATOOL" tail peeked
+check_eq "$(tr '\n' ' ' <<<"$OUT")" "p2 p3 " "a locked message is not pending"
+run "$EDATOOL" tail manual:nosuchgroup
+check_error 1 "no group nosuchgroup" "tail on an unknown group"
+
 # ---- sub --group: members of a group split a topic, a second group gets all ----
 "$EDATOOL" pub grouped a b c d
 run "$EDATOOL" sub grouped --group billing --from earliest -n 4
