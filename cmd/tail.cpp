@@ -75,12 +75,15 @@ Runner setup_tail(CLI::App& app, const GlobalOptions& global) {
     if (o->lines < 0) return report(invalid_argument("-n must be 0 or more"));
     if (o->name.find(':') == std::string::npos)
       if (Status s = validate_pattern(o->name); !s) return report(s.error());
-    auto connection = BrokerConnection::open(global.broker);
-    if (!connection) return report(connection.error());
-    auto queue = queue_named(**connection, o->name);
-    if (!queue) return report(queue.error());
-    if (*queue) return tail_queue(**queue, *o, **connection, global);
     if (auto filter = parse_filter_option(o->filter); !filter) return report(filter.error());
+    // A filter means a topic; without one, NAME may be a queue.
+    if (o->filter.empty() || o->name.find(':') != std::string::npos) {
+      auto connection = BrokerConnection::open(global.broker);
+      if (!connection) return report(connection.error());
+      auto queue = queue_named(**connection, o->name);
+      if (!queue) return report(queue.error());
+      if (*queue) return tail_queue(**queue, *o, **connection, global);
+    }
     SubscribeConfig config;
     config.patterns = {o->name};
     config.from = {Position::Kind::kLast, o->lines};

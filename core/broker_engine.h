@@ -114,6 +114,7 @@ struct ReceiveRequest {
   size_t max = 1;
   int64_t lock_ms = 0;             // 0: the group's
   bool delete_on_receive = false;  // receive-and-delete (--ack none)
+  bool create_queue = true;        // a missing queue group is created (not on a retry)
 };
 
 struct ReceiveResult {
@@ -255,7 +256,7 @@ class BrokerEngine {
   uint64_t receive_epoch_ = 0;
   std::string held_;       // record bodies read_offsets() copied; its views point here
   std::string rewritten_;  // bodies changed by a rule's actions, for the last receive
-  RecordBatch batch_;  // reused between publishes
+  RecordBatch batch_;      // reused between publishes
 };
 
 }  // namespace eda

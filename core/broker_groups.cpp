@@ -110,8 +110,8 @@ Status BrokerEngine::recover_groups(Topic& topic, std::vector<std::string>& note
   if (!recovered) return recovered.error();
   std::string dir = data_dir_->topic_dir(kNamespace, topic.name);
   for (RecoveredGroup& r : *recovered) {
-    auto group =
-        std::make_unique<Group>(Group{&topic, r.name, std::move(r.group), std::move(r.store), {}, {}, {}});
+    auto group = std::make_unique<Group>(
+        Group{&topic, r.name, std::move(r.group), std::move(r.store), {}, {}, {}});
     if (std::string path = rule_path(dir, r.name); posix_file_system().exists(path)) {
       auto rule = read_rule(posix_file_system(), path);
       if (!rule) return rule.error();
@@ -316,7 +316,7 @@ void BrokerEngine::move_to_dead_letters(Group& g, const std::vector<DeadLetter>&
 }
 
 Result<ReceiveResult> BrokerEngine::receive(const ReceiveRequest& r, int64_t now_ms) {
-  auto group = find_group(r.target, true);
+  auto group = find_group(r.target, r.create_queue);
   if (!group) return group.error();
   Group& g = **group;
   Topic& t = *g.topic;
@@ -408,7 +408,13 @@ Result<std::vector<StoredRecord>> BrokerEngine::peek(const GroupRequest& target,
   Group& g = **group;
   g.state.skip_to(g.topic->log->earliest_offset());
   (void)persist(g);
-  return read_offsets(*g.topic, g.state.peek(max, g.topic->visible));
+  std::vector<StoredRecord> records = read_offsets(*g.topic, g.state.peek(max, g.topic->visible));
+  // As the group's readers would get them: what its rule passes, as it changes them.
+  std::erase_if(records, [&](const StoredRecord& r) {
+    return g.wanted && r.offset >= g.state.cursor() && !g.wanted(r);
+  });
+  if (!g.rule.set.empty() || !g.rule.remove.empty()) rewrite_for_rule(g, records);
+  return records;
 }
 
 Result<SettleReceipt> BrokerEngine::settle(const GroupRequest& target,

@@ -31,9 +31,10 @@ Result<Reply> request_reply(BrokerConnection& c, const proto::Message& m, uint64
       }
     }
   }
-  return Error{ErrorKind::kTimeout, fmt::format("{} from the broker at {} within {}",
-                                                sent ? "no answer" : "cannot reach a broker",
-                                                c.url(), format_duration(timeout))};
+  return Error{ErrorKind::kTimeout, sent ? fmt::format("no answer from the broker at {} within {}",
+                                                       c.url(), format_duration(timeout))
+                                         : fmt::format("cannot reach a broker at {} within {}",
+                                                       c.url(), format_duration(timeout))};
 }
 
 }  // namespace

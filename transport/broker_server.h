@@ -68,8 +68,9 @@ class BrokerServer {
   void handle_delete_group(const std::string& peer, std::string_view body);
   void handle_list_groups(const std::string& peer, std::string_view body);
   // Answers the receive now when it got messages or may not wait; else parks it.
+  // `retry`: parked before, so a queue deleted meanwhile is not made again.
   void receive(const std::string& peer, ConsumerId consumer, const proto::Receive& request,
-               std::chrono::steady_clock::time_point deadline);
+               std::chrono::steady_clock::time_point deadline, bool retry);
   // Retries parked receives when something changed; answers those whose wait ended.
   void serve_parked_receives();
   std::chrono::milliseconds poll_timeout() const;

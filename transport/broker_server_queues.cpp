@@ -14,8 +14,9 @@ namespace {
 
 // Most messages one RECEIVE hands out, whatever it asks for.
 constexpr uint64_t kMaxReceive = 10000;
-// Longest a RECEIVE may wait; clients that want longer ask again.
-constexpr uint64_t kMaxWaitMs = 60000;
+// Longest a RECEIVE may wait; clients that want longer ask again. Below the
+// peer timeout (30 s), so that a client only waiting is not taken for gone.
+constexpr uint64_t kMaxWaitMs = 20000;
 
 ErrorCode code_for(const Error& e) {
   switch (e.kind) {
@@ -49,16 +50,17 @@ void BrokerServer::handle_receive(const std::string& peer, Peer& p, std::string_
   m->max = std::clamp<uint64_t>(m->max, 1, kMaxReceive);
   auto wait = std::chrono::milliseconds(std::min(m->wait_ms, kMaxWaitMs));
   ConsumerId consumer = m->mode == proto::ReceiveMode::kPeekLock ? p.consumer : 0;
-  receive(peer, consumer, *m, Clock::now() + wait);
+  receive(peer, consumer, *m, Clock::now() + wait, false);
 }
 
 void BrokerServer::receive(const std::string& peer, ConsumerId consumer,
-                           const proto::Receive& request, Clock::time_point deadline) {
+                           const proto::Receive& request, Clock::time_point deadline, bool retry) {
   ReceiveRequest r{{request.topic, request.group},
                    consumer,
                    request.max,
                    static_cast<int64_t>(std::min<uint64_t>(request.lock_ms, INT64_MAX)),
-                   request.mode == proto::ReceiveMode::kReceiveAndDelete};
+                   request.mode == proto::ReceiveMode::kReceiveAndDelete,
+                   !retry};
   auto received = engine_->receive(r, now_ms());
   if (!received)
     return reply_error(peer, request.req_id, code_for(received.error()), received.error().message);
@@ -86,7 +88,7 @@ void BrokerServer::serve_parked_receives() {
   for (ParkedReceive& r : waiting) {
     if (!peers_.count(r.peer)) continue;
     if (changed || r.deadline <= now)
-      receive(r.peer, r.consumer, r.request, r.deadline);
+      receive(r.peer, r.consumer, r.request, r.deadline, true);
     else
       parked_.push_back(std::move(r));
   }

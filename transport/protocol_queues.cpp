@@ -105,7 +105,9 @@ Result<Received> decode_fields(Reader& r) {
   m.locks = read_list<Lock>(r, "locks", kLockFields, "lock", [](Reader& l) {
     Lock lock;
     lock.token = l.u64("lock_token");
-    lock.delivery_count = static_cast<uint32_t>(l.u64("delivery_count"));
+    uint64_t count = l.u64("delivery_count");
+    if (count > UINT32_MAX) l.fail("delivery_count is out of range");
+    lock.delivery_count = static_cast<uint32_t>(count);
     lock.expiry_ms = l.i64("lock_expiry");
     return lock;
   });
@@ -277,7 +279,9 @@ Result<GroupList> decode_fields(Reader& r) {
     info.topic = g.str("topic");
     info.group = g.str("group");
     info.config.lock_ms = g.i64("lock_ms");
-    info.config.max_deliveries = static_cast<uint32_t>(g.u64("max_deliveries"));
+    uint64_t max_deliveries = g.u64("max_deliveries");
+    if (max_deliveries > UINT32_MAX) g.fail("max_deliveries is out of range");
+    info.config.max_deliveries = static_cast<uint32_t>(max_deliveries);
     if (int64_t ttl = g.i64("ttl_ms"); ttl != 0) info.config.ttl_ms = ttl;
     info.stats.pending = g.u64("pending");
     info.stats.locked = g.u64("locked");
