@@ -23,11 +23,24 @@ check_eq "$(wc -l <"$WORK/all.out")" "$N" "messages received by the 3 workers to
 check_eq "$(sort -u "$WORK/all.out" | wc -l)" "$N" "distinct messages received"
 check_eq "$(seq -f 'job-%05g' 1 $N | cmp - "$WORK/all.out" && echo same)" same \
   "the workers received exactly the published messages"
-busy=0
-for w in 1 2 3; do [ -s "$WORK/worker$w.out" ] && busy=$((busy + 1)); done
-check_eq "$busy" 3 "every worker got a share"
 run "$EDATOOL" recv jobs --wait 300ms
 check_eq "$RC:$OUT" "0:" "nothing is left in the queue"
+
+# ---- slow handlers: each of 3 workers holds one message at a time, so all get a share ----
+seq -f 'slow-%03g' 1 90 | "$EDATOOL" pub shared
+for w in 1 2 3; do
+  "$EDATOOL" recv shared --wait 2s --exec "cat >>$WORK/shared$w.out; echo >>$WORK/shared$w.out; sleep 0.05" \
+    2>"$WORK/shared$w.err" &
+  eval "S$w=\$!"
+done
+busy=0
+for w in 1 2 3; do
+  eval "wait_for_exit \$S$w 60"
+  [ -s "$WORK/shared$w.out" ] && busy=$((busy + 1))
+done
+check_eq "$busy" 3 "with slow handlers every worker got a share"
+check_eq "$(cat "$WORK"/shared{1,2,3}.out | sed '/^$/d' | sort -u | wc -l)" 90 "and together all 90, once each"
+check_eq "$(cat "$WORK"/shared{1,2,3}.out | sed '/^$/d' | wc -l)" 90 "no message was handled twice"
 
 # ---- --exec false with --max-deliveries 3: three attempts each, then the DLQ ----
 "$EDATOOL" queue create failing --max-deliveries 3 --lock 5s
