@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <unordered_map>
+
 #include "cmd/command.h"
 #include "cmd/output_options.h"
 #include "core/duration.h"
@@ -22,10 +24,18 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// Most messages asked for at once when nothing else limits it.
+// Most messages asked for at once when nothing else limits it. Larger
+// batches are faster (bench/queue.sh) but let the first of several receivers
+// started together take a small queue alone.
 constexpr size_t kReceiveBatch = 500;
+// Without --exec, most completions sent and not yet acknowledged. The broker
+// acknowledges them once stored (group commit: 2-10 ms on a busy disk), and
+// recv keeps receiving meanwhile; a window of under ~8000 made one receiver
+// wait on fsyncs (docs/PERFORMANCE.md "Queues").
+constexpr size_t kMaxUnacknowledged = 32 * kReceiveBatch;
 // How long one RECEIVE waits in the broker when recv has no --wait.
-constexpr milliseconds kLongPoll{30000};
+// The broker's limit, which keeps it under its 30 s peer timeout.
+constexpr milliseconds kLongPoll{20000};
 
 struct RecvOptions {
   std::string queue;
@@ -59,8 +69,8 @@ class Receiver {
   Result<int> run(const std::atomic<bool>& stop);
 
  private:
-  size_t room() const;
-  void request_more();
+  size_t room(size_t arriving) const;
+  void request_more(size_t arriving = 0);
   Status take(std::vector<ReceivedMessage>& messages);
   Status print(const ReceivedMessage& m);
   void start_handlers();
@@ -75,28 +85,37 @@ class Receiver {
   QueueClient client_;
   EnvelopeSink& sink_;
   HandlerPool* pool_;
-  std::map<LockToken, Held> held_;  // by token; ordered by nothing in particular
-  std::deque<LockToken> waiting_;   // received, handler not started yet (in order)
-  uint64_t done_ = 0;               // messages settled (or handed out, without locks)
+  std::unordered_map<LockToken, Held> held_;  // with --exec: by token, until settled
+  // Without --exec, the ids of the messages of each completion request not
+  // acknowledged yet (for an error message), by request.
+  std::unordered_map<uint64_t, std::vector<std::string>> completing_;
+  std::deque<LockToken> waiting_;  // received, handler not started yet (in order)
+  uint64_t done_ = 0;              // messages settled (or handed out, without locks)
   Clock::time_point last_message_ = Clock::now();
   Clock::time_point last_renew_ = Clock::now();
 };
 
-size_t Receiver::room() const {
-  size_t in_hand = held_.size() + (pool_ ? 0 : client_.settling());
-  size_t room = pool_ ? pool_->concurrency() : kReceiveBatch;
-  room = room > in_hand ? room - in_hand : 0;
+// How many more messages to ask for, with `arriving` received and not taken yet.
+size_t Receiver::room(size_t arriving) const {
+  // With --exec, held_ counts every message not settled yet and those whose
+  // settlement is not acknowledged yet; without, settling() counts the latter.
+  size_t in_hand = (pool_ ? held_.size() : client_.settling()) + arriving;
+  size_t room = 0;
+  if (pool_) {
+    room = pool_->concurrency() > in_hand ? pool_->concurrency() - in_hand : 0;
+  } else {
+    room = kMaxUnacknowledged > in_hand ? std::min(kReceiveBatch, kMaxUnacknowledged - in_hand) : 0;
+  }
   if (config_.count) {
-    uint64_t left =
-        *config_.count - std::min(*config_.count, done_ + held_.size() + client_.settling());
+    uint64_t left = *config_.count - std::min<uint64_t>(*config_.count, done_ + in_hand);
     room = std::min<uint64_t>(room, left);
   }
   return room;
 }
 
-void Receiver::request_more() {
+void Receiver::request_more(size_t arriving) {
   if (client_.requesting() || counted_out()) return;
-  size_t want = room();
+  size_t want = room(arriving);
   if (want == 0) return;
   milliseconds wait = kLongPoll;
   if (config_.wait) {
@@ -127,6 +146,7 @@ Status Receiver::print(const ReceivedMessage& m) {
 Status Receiver::take(std::vector<ReceivedMessage>& messages) {
   if (!messages.empty()) last_message_ = Clock::now();
   std::vector<Settlement> completes;
+  std::vector<std::string> ids;
   for (ReceivedMessage& m : messages) {
     if (pool_) {
       waiting_.push_back(m.lock.token);
@@ -136,14 +156,15 @@ Status Receiver::take(std::vector<ReceivedMessage>& messages) {
     if (Status s = print(m); !s) return s;
     if (config_.mode == proto::ReceiveMode::kPeekLock) {
       completes.push_back(settlement(m.lock.token, SettleAction::kComplete));
-      held_.emplace(m.lock.token, Held{std::move(m)});
+      ids.push_back(std::move(m.envelope.id));
     } else {
       ++done_;  // manual and receive-and-delete: handed out is done here
     }
   }
   if (Status s = sink_.flush(); !s) return s;
   // Completed only once written: at least once, never lost.
-  client_.settle(std::move(completes));
+  if (uint64_t request = client_.settle(std::move(completes)))
+    completing_.emplace(request, std::move(ids));
   return ok_status();
 }
 
@@ -207,13 +228,20 @@ void Receiver::on_settled(std::vector<SettleOutcome>& outcomes) {
       if (!o.error.empty()) log_info("renewing a lock: {}", o.error);
       continue;
     }
+    // Settled or not, it is out of this process's hands (a message that was
+    // not completed is delivered again, to this receiver or another); -n
+    // counts it.
+    if (auto batch = completing_.find(o.request); batch != completing_.end()) {
+      if (!o.error.empty())
+        log_error("message {} was not settled: {}", batch->second.at(o.index), o.error);
+      ++done_;
+      if (o.index + 1 == batch->second.size()) completing_.erase(batch);
+      continue;
+    }
     auto it = held_.find(o.settlement.token);
     if (it == held_.end()) continue;
     if (!o.error.empty())
       log_error("message {} was not settled: {}", it->second.message.envelope.id, o.error);
-    // Settled or not, it is out of this process's hands (a message that was
-    // not completed is delivered again, to this receiver or another); -n
-    // counts it.
     ++done_;
     held_.erase(it);
   }
@@ -245,6 +273,12 @@ Result<int> Receiver::run(const std::atomic<bool>& stop) {
     request_more();
     auto events = client_.poll(milliseconds(200), pool_ ? pool_->wait_fd() : -1);
     if (!events) return events.error();
+    // The next batch is asked for before this one is written, so that the
+    // broker prepares it meanwhile.
+    if (!events->messages.empty()) {
+      last_message_ = Clock::now();
+      request_more(events->messages.size());
+    }
     if (Status s = take(events->messages); !s) return s.error();
     on_settled(events->settled);
     finish_handlers();

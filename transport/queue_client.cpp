@@ -28,13 +28,14 @@ void QueueClient::request(size_t max, proto::ReceiveMode mode, std::chrono::mill
   send_or_queue(proto::encode(m));
 }
 
-void QueueClient::settle(std::vector<Settlement> batch) {
-  if (batch.empty()) return;
+uint64_t QueueClient::settle(std::vector<Settlement> batch) {
+  if (batch.empty()) return 0;
   proto::Settle m{c_.next_request_id(), target_.topic, target_.group, std::move(batch)};
   settling_ += m.settlements.size();
   proto::Message encoded = proto::encode(m);
   settles_.emplace(m.req_id, std::move(m.settlements));
   send_or_queue(std::move(encoded));
+  return m.req_id;
 }
 
 void QueueClient::send_or_queue(proto::Message m) {
@@ -51,11 +52,12 @@ void QueueClient::on_disconnect(Events& events) {
   // Whatever was sent may be lost; the broker's locks may be too (a restart).
   receive_req_ = 0;
   for (auto& [req_id, batch] : settles_)
-    for (Settlement& s : batch)
+    for (size_t i = 0; i < batch.size(); ++i)
       events.settled.push_back(
-          {std::move(s),
+          {std::move(batch[i]),
            "the connection to the broker was lost before it answered; the message "
-           "will be delivered again"});
+           "will be delivered again",
+           req_id, i});
   settles_.clear();
   settling_ = 0;
   outbox_.clear();
@@ -85,6 +87,7 @@ Status QueueClient::handle(const Reply& r, Events& events) {
       // An answer to a request given up on still holds locks: take them,
       // so that they are settled rather than left to expire.
       if (m->req_id == receive_req_) receive_req_ = 0;
+      events.messages.reserve(events.messages.size() + m->envelopes.size());
       for (size_t i = 0; i < m->envelopes.size(); ++i)
         events.messages.push_back({std::move(m->envelopes[i]), m->locks[i]});
       return ok_status();
@@ -95,8 +98,9 @@ Status QueueClient::handle(const Reply& r, Events& events) {
       auto it = settles_.find(m->req_id);
       if (it == settles_.end()) return ok_status();
       for (size_t i = 0; i < it->second.size(); ++i)
-        events.settled.push_back(
-            {std::move(it->second[i]), i < m->errors.size() ? m->errors[i] : "no answer for it"});
+        events.settled.push_back({std::move(it->second[i]),
+                                  i < m->errors.size() ? m->errors[i] : "no answer for it",
+                                  m->req_id, i});
       settling_ -= it->second.size();
       settles_.erase(it);
       return ok_status();
@@ -105,7 +109,8 @@ Status QueueClient::handle(const Reply& r, Events& events) {
       auto e = proto::decode<proto::ErrorReply>(r.body());
       if (!e) return runtime_error(e.error().message);
       if (auto it = settles_.find(e->req_id); it != settles_.end()) {
-        for (Settlement& s : it->second) events.settled.push_back({std::move(s), e->text});
+        for (size_t i = 0; i < it->second.size(); ++i)
+          events.settled.push_back({std::move(it->second[i]), e->text, e->req_id, i});
         settling_ -= it->second.size();
         settles_.erase(it);
         return ok_status();

@@ -29,7 +29,9 @@ struct ReceivedMessage {
 
 struct SettleOutcome {
   Settlement settlement;
-  std::string error;  // "" when done (and durable)
+  std::string error;     // "" when done (and durable)
+  uint64_t request = 0;  // what settle() returned for its batch
+  size_t index = 0;      // its place in that batch
 };
 
 class QueueClient {
@@ -43,8 +45,10 @@ class QueueClient {
                std::chrono::milliseconds wait);
   bool requesting() const { return receive_req_ != 0; }
 
-  // Sends settlements (complete, abandon, dead-letter, renew) as one request.
-  void settle(std::vector<Settlement> batch);
+  // Sends settlements (complete, abandon, dead-letter, renew) as one request,
+  // and returns its id (0 for an empty batch). The outcomes of a batch come
+  // back from one poll(), together and in the batch's order.
+  uint64_t settle(std::vector<Settlement> batch);
   size_t settling() const { return settling_; }
 
   struct Events {
