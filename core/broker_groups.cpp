@@ -239,15 +239,19 @@ std::vector<StoredRecord> BrokerEngine::read_offsets(Topic& t,
   for (size_t i = 0; i < offsets.size();) {
     size_t j = i + 1;
     while (j < offsets.size() && offsets[j] == offsets[j - 1] + 1) ++j;
-    run.clear();
-    auto next = t.log->read(offsets[i], j - i, SIZE_MAX, run, skipped);
-    if (next) {
+    // One read returns records of one segment at most: read on until the run is in.
+    uint64_t from = offsets[i], end = offsets[i] + (j - i);
+    while (from < end) {
+      run.clear();
+      auto next = t.log->read(from, end - from, SIZE_MAX, run, skipped);
+      if (!next || *next <= from) break;
       for (const StoredRecord& r : run) {
-        if (r.offset < offsets[i] || r.offset >= offsets[i] + (j - i)) continue;
+        if (r.offset < from || r.offset >= end) continue;
         spans.emplace_back(held_.size(), r.body.size());
         held_.append(r.body);
         kept.push_back(r);
       }
+      from = *next;
     }
     i = j;
   }

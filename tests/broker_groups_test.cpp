@@ -911,4 +911,18 @@ TEST_CASE("broker groups: dead letters and named groups survive a restart", "[en
 }
 
 }  // namespace
+TEST_CASE("broker groups: a receive across segment boundaries hands out every record it leased",
+          "[engine_groups]") {
+  TempDir dir;
+  EngineConfig config = on_disk(dir);
+  config.segment_bytes = 1024;  // a few records per segment
+  auto engine = make_engine(config);
+  for (int round = 0; round < 10; ++round)
+    publish(*engine, "jobs", 10, "r" + std::to_string(round));
+  Got got = receive(*engine, "jobs", 100);
+  REQUIRE(got.offsets() == range(0, 100));
+  REQUIRE(got.messages.size() == 100);
+  for (size_t i = 0; i < got.messages.size(); ++i) CHECK(got.messages[i].offset == i);
+}
+
 }  // namespace eda
