@@ -2,7 +2,7 @@
 _edatool() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local path="" i word
-  local valued=" --ack --bind --broker --concurrency --count --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --format --from --fsync --group --header --help --id --json --key --lines --lock --max-deliveries --max-message-bytes --memory --msgpack --namespace --no-confirm --null --quiet --rate --reason --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --set --speed --template --timeout --to --ttl --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
+  local valued=" --ack --bind --broker --concurrency --count --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --format --from --fsync --group --header --help --id --json --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --publishers --quiet --rate --reason --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --set --size --speed --stored --subscribers --template --timeout --to --ttl --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
   # The words before the cursor that are not options or their values name the subcommand.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
@@ -11,7 +11,7 @@ _edatool() {
       continue
     fi
     case "${path:+$path }$word" in
-      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
+      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'bench'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
       *) break ;;
     esac
   done
@@ -111,6 +111,15 @@ _edatool() {
     'dlq:--resubmit') COMPREPLY=(); return ;;
     'dlq:--format') COMPREPLY=($(compgen -W 'raw json msgpack' -- "$cur")); return ;;
     'dlq:--template') COMPREPLY=(); return ;;
+    'bench:-h'|'bench:--help') COMPREPLY=(); return ;;
+    'bench:--messages') COMPREPLY=(); return ;;
+    'bench:--size') COMPREPLY=(); return ;;
+    'bench:--publishers') COMPREPLY=(); return ;;
+    'bench:--subscribers') COMPREPLY=(); return ;;
+    'bench:--stored') COMPREPLY=(); return ;;
+    'bench:--memory') COMPREPLY=(); return ;;
+    'bench:--rate') COMPREPLY=(); return ;;
+    'bench:--json') COMPREPLY=(); return ;;
     'help:-h'|'help:--help') COMPREPLY=(); return ;;
     'completion:-h'|'completion:--help') COMPREPLY=(); return ;;
     'man:-h'|'man:--help') COMPREPLY=(); return ;;
@@ -118,7 +127,7 @@ _edatool() {
   case "$path" in
     '')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench help completion man' -- "$cur")); fi ;;
     'broker')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
@@ -182,15 +191,18 @@ _edatool() {
     'dlq')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --resubmit --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
+    'bench')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --messages --size --publishers --subscribers --stored --memory --rate --json -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
     'help')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench help completion man' -- "$cur")); fi ;;
     'completion')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")); fi ;;
     'man')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench help completion man' -- "$cur")); fi ;;
   esac
 }
 complete -F _edatool edatool
