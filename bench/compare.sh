@@ -38,6 +38,9 @@
 #   mosquitto QoS 0         mosquitto 2.0 (Debian), MQTT 3.1.1; same Python
 #                           client: pipelined QoS 0 PUBLISH packets (QoS 0 has
 #                           no acknowledgement, like NATS core)
+# After the table, once: edatool's publish-to-receive latency at RATE msg/s
+# (default 10000; 0 skips it) for 10 s, `edatool bench --rate RATE`, memory
+# and stored (DESIGN §10: p99 under 1 ms at 10k msg/s).
 # The Python client builds each batch of frames once and counts frames with
 # bytes.count, so it costs the peers little: theirs are best-case numbers.
 # A peer that is not installed is skipped with the reason (as root:
@@ -50,6 +53,7 @@ EDATOOL=${EDATOOL:-$ROOT/build/edatool}
 N=${N:-1000000}
 SIZE=${SIZE:-100}
 RUNS=${RUNS:-3}
+RATE=${RATE:-10000}
 PY=/usr/bin/python3
 
 [ -x "$EDATOOL" ] || { echo "compare.sh: no edatool binary at $EDATOOL (set EDATOOL)" >&2; exit 1; }
@@ -274,4 +278,17 @@ for row in "${ROWS[@]}"; do
   label=${row%%|*}
   printf '| %s | %s| %s | %s| %sx |\n' "$label" "${RATES[$label]}" "$(median "${RATES[$label]}")" \
     "${RATIOS[$label]}" "$(median "${RATIOS[$label]}")"
+done
+
+[ "$RATE" != 0 ] || exit 0
+echo
+echo "| edatool bench --rate $RATE --messages $((RATE * 10)), $SIZE B | p50 | p90 | p99 | p99.9 | max |"
+echo "|---|---|---|---|---|---|"
+for storage in memory stored; do
+  "$BIN" bench --rate "$RATE" --messages $((RATE * 10)) --size "$SIZE" "--$storage" --json |
+    "$PY" -c '
+import json, sys
+j = json.load(sys.stdin)
+l = j["latency_ns"]
+print("| %s | " % sys.argv[1] + " | ".join("%.0f µs" % (l[k] / 1e3) for k in ("p50", "p90", "p99", "p99_9", "max")) + " |")' "$storage"
 done
