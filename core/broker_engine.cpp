@@ -83,6 +83,7 @@ BrokerEngine::Topic& BrokerEngine::add_topic(const std::string& name,
                                              std::unique_ptr<TopicLog> log) {
   auto topic = std::make_unique<Topic>(config_);
   topic->name = name;
+  topic->serial = ++topics_made_;
   topic->visible = log->next_offset();
   topic->log = std::move(log);
   Topic& t = *topic;
@@ -215,14 +216,15 @@ Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request) 
   if (!request.filter.empty()) {
     auto filter = Filter::parse(request.filter);
     if (!filter) return filter.error();
-    sub->wanted = record_filter(std::move(*filter));
+    sub->filter = std::move(*filter);
   }
   SubscriptionId id = next_sub_id_++;
   sub->patterns = request.patterns;
   for (auto& [name, topic] : topics_) {
     if (!sub->matches(name)) continue;
     auto resumed = request.resume.find(name);
-    uint64_t start = resolve_position(*topic->log, request.from, topic->visible, sub->wanted);
+    uint64_t start = resolve_position(*topic->log, request.from, topic->visible,
+                                      accepted_by(sub->filter, *topic));
     if (resumed != request.resume.end()) {
       // Below the earliest offset: next_delivery says what retention took.
       start = resumed->second;
@@ -315,9 +317,9 @@ Delivery BrokerEngine::next_delivery(SubscriptionId id) {
     size_t before = d.records.size();
     std::string skipped;
     // A filtered subscription reads up to a whole delivery and keeps what matches.
-    size_t scan = sub.wanted ? config_.delivery_messages : room;
+    size_t scan = sub.filter ? config_.delivery_messages : room;
     size_t scan_bytes =
-        sub.wanted ? config_.delivery_bytes - std::min(delivered_bytes, config_.delivery_bytes)
+        sub.filter ? config_.delivery_bytes - std::min(delivered_bytes, config_.delivery_bytes)
                    : byte_room;
     auto next = t.log->read(c.next, std::min<uint64_t>(scan, t.visible - c.next), scan_bytes,
                             d.records, skipped);
@@ -326,7 +328,8 @@ Delivery BrokerEngine::next_delivery(SubscriptionId id) {
       d.notices.push_back(fmt::format("topic {}: {}", t.name, next.error().message));
       continue;
     }
-    if (sub.wanted) *next = keep_matching(sub.wanted, d.records, before, room, byte_room, *next);
+    if (sub.filter)
+      *next = keep_matching(accepted_by(sub.filter, t), d.records, before, room, byte_room, *next);
     c.next = std::min(*next, t.visible);
     size_t bytes = 0;
     for (size_t i = before; i < d.records.size(); ++i) bytes += d.records[i].body.size();
@@ -343,6 +346,12 @@ Delivery BrokerEngine::next_delivery(SubscriptionId id) {
     d.reached_end = true;
   }
   return d;
+}
+
+RecordFilter BrokerEngine::accepted_by(const std::optional<Filter>& filter, const Topic& topic) {
+  if (!filter) return {};
+  if (!views_) views_ = std::make_unique<RecordViews>();
+  return record_filter(*filter, *views_, topic.serial);
 }
 
 void BrokerEngine::enforce_retention(int64_t now_ms) {

@@ -27,6 +27,9 @@
 
 namespace eda {
 
+class Filter;
+class RecordViews;
+
 struct EngineConfig {
   std::optional<std::string> data_dir;  // nullopt: keep everything in memory
   FsyncPolicy fsync = FsyncPolicy::kBatch;
@@ -238,6 +241,9 @@ class BrokerEngine {
   void rewrite_for_rule(const Group& group, std::vector<StoredRecord>& records);
   void move_to_dead_letters(Group& group, const std::vector<DeadLetter>& dead, int64_t now_ms);
   std::vector<StoredRecord> read_offsets(Topic& topic, const std::vector<uint64_t>& offsets);
+  // Accepts the records of `topic` that `filter` matches (all without one),
+  // decoding each record once for every filter that tests it.
+  RecordFilter accepted_by(const std::optional<Filter>& filter, const Topic& topic);
 
   EngineConfig config_;
   std::optional<DataDir> data_dir_;
@@ -254,9 +260,11 @@ class BrokerEngine {
   std::vector<PendingCommit> pending_commits_;
   UlidGenerator ids_;
   uint64_t receive_epoch_ = 0;
-  std::string held_;       // record bodies read_offsets() copied; its views point here
-  std::string rewritten_;  // bodies changed by a rule's actions, for the last receive
-  RecordBatch batch_;      // reused between publishes
+  std::string held_;                    // record bodies read_offsets() copied; its views point here
+  std::string rewritten_;               // bodies changed by a rule's actions, for the last receive
+  RecordBatch batch_;                   // reused between publishes
+  std::unique_ptr<RecordViews> views_;  // made when a filter first reads
+  uint64_t topics_made_ = 0;            // numbers topics for views_
 };
 
 }  // namespace eda

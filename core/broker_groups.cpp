@@ -38,11 +38,11 @@ std::string group_label(const GroupRequest& g) {
 }
 
 // A rule is parsed once, when its group is made.
-Status parse_rule(const GroupRule& rule, RecordFilter& wanted, Headers& set) {
+Status parse_rule(const GroupRule& rule, std::optional<Filter>& filter, Headers& set) {
   if (!rule.filter.empty()) {
-    auto filter = Filter::parse(rule.filter);
-    if (!filter) return filter.error();
-    wanted = record_filter(std::move(*filter));
+    auto parsed = Filter::parse(rule.filter);
+    if (!parsed) return parsed.error();
+    filter = std::move(*parsed);
   }
   for (const std::string& arg : rule.set) {
     auto header = parse_header_arg(arg);
@@ -115,7 +115,7 @@ Status BrokerEngine::recover_groups(Topic& topic, std::vector<std::string>& note
     if (std::string path = rule_path(dir, r.name); posix_file_system().exists(path)) {
       auto rule = read_rule(posix_file_system(), path);
       if (!rule) return rule.error();
-      if (Status s = parse_rule(*rule, group->wanted, group->set); !s)
+      if (Status s = parse_rule(*rule, group->filter, group->set); !s)
         return Error{ErrorKind::kCorruption, fmt::format("{}: {}", path, s.error().message)};
       group->rule = std::move(*rule);
     }
@@ -127,9 +127,9 @@ Status BrokerEngine::recover_groups(Topic& topic, std::vector<std::string>& note
 Result<BrokerEngine::Group*> BrokerEngine::add_group(Topic& topic, const std::string& name,
                                                      const ConsumerGroupConfig& config,
                                                      uint64_t start, const GroupRule& rule) {
-  RecordFilter wanted;
+  std::optional<Filter> filter;
   Headers set;
-  if (Status s = parse_rule(rule, wanted, set); !s) return s.error();
+  if (Status s = parse_rule(rule, filter, set); !s) return s.error();
   ConsumerGroup state(config, start);
   std::unique_ptr<GroupStore> store;
   if (data_dir_) {
@@ -143,7 +143,7 @@ Result<BrokerEngine::Group*> BrokerEngine::add_group(Topic& topic, const std::st
     store = std::move(*created);
   }
   auto group = std::make_unique<Group>(Group{&topic, name, std::move(state), std::move(store), rule,
-                                             std::move(wanted), std::move(set)});
+                                             std::move(filter), std::move(set)});
   Group* g = group.get();
   topic.groups.emplace(name, std::move(group));
   return g;
@@ -332,10 +332,11 @@ Result<ReceiveResult> BrokerEngine::receive(const ReceiveRequest& r, int64_t now
       return records.empty() ? now_ms : records.front().ts;
     };
   MessageWanted wanted;
-  if (g.wanted)
+  RecordFilter accepts = accepted_by(g.filter, t);
+  if (accepts)
     wanted = [&](uint64_t offset) {
       auto records = read_offsets(t, {offset});
-      return !records.empty() && g.wanted(records.front());
+      return !records.empty() && accepts(records.front());
     };
   ReceiveResult out;
   // Passing what a rule does not want is bounded per receive, so that one
@@ -414,8 +415,9 @@ Result<std::vector<StoredRecord>> BrokerEngine::peek(const GroupRequest& target,
   (void)persist(g);
   std::vector<StoredRecord> records = read_offsets(*g.topic, g.state.peek(max, g.topic->visible));
   // As the group's readers would get them: what its rule passes, as it changes them.
+  RecordFilter accepts = accepted_by(g.filter, *g.topic);
   std::erase_if(records, [&](const StoredRecord& r) {
-    return g.wanted && r.offset >= g.state.cursor() && !g.wanted(r);
+    return accepts && r.offset >= g.state.cursor() && !accepts(r);
   });
   if (!g.rule.set.empty() || !g.rule.remove.empty()) rewrite_for_rule(g, records);
   return records;

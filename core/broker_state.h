@@ -23,6 +23,7 @@ inline constexpr const char* kNamespace = "default";
 struct BrokerEngine::Topic {
   Topic(const EngineConfig& c) : dedup(c.dedup_window_ms, c.dedup_max_ids) {}
   std::string name;
+  uint64_t serial = 0;  // never reused, unlike the name: a deleted topic made again gets another
   std::unique_ptr<TopicLog> log;
   DedupIndex dedup;
   uint64_t visible = 0;  // records below this offset are durable and may be delivered
@@ -36,7 +37,7 @@ struct BrokerEngine::Subscription {
     uint64_t next;
   };
   std::vector<std::string> patterns;
-  RecordFilter wanted;  // empty: every record
+  std::optional<Filter> filter;  // none: every record
   std::vector<Cursor> cursors;
   size_t rotation = 0;  // where the next delivery starts, for fairness across topics
   uint64_t credit_messages = 0;
@@ -57,8 +58,8 @@ struct BrokerEngine::Group {
   ConsumerGroup state;
   std::unique_ptr<GroupStore> store;  // null when nothing is persisted
   GroupRule rule;
-  RecordFilter wanted;  // the rule's filter; empty: every message
-  Headers set;          // the rule's SET actions, parsed
+  std::optional<Filter> filter;  // the rule's; none: every message
+  Headers set;                   // the rule's SET actions, parsed
 };
 
 }  // namespace eda

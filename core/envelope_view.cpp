@@ -120,13 +120,14 @@ Envelope copy_envelope(const EnvelopeView& v) {
   return e;
 }
 
-Result<EnvelopeView> EnvelopeViewer::view(std::string_view encoded) {
+Result<EnvelopeView> EnvelopeViewer::view(std::string_view encoded,
+                                          std::vector<HeaderField>& headers) {
   zone_.clear();
   try {
     size_t offset = 0;
     msgpack::object o = msgpack::unpack(zone_, encoded.data(), encoded.size(), offset,
                                         reference_everything, nullptr, unpack_limits());
-    return view_envelope(o, headers_);
+    return view_envelope(o, headers);
   } catch (const std::exception& ex) {
     return malformed_envelope(ex.what());
   }

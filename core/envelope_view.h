@@ -50,7 +50,10 @@ Error malformed_envelope(std::string_view what);
 // A view lives until the next call.
 class EnvelopeViewer {
  public:
-  Result<EnvelopeView> view(std::string_view encoded);
+  Result<EnvelopeView> view(std::string_view encoded) { return view(encoded, headers_); }
+  // The same, with the header list in `headers`: the view borrows only from
+  // `encoded` and `headers`, so it outlives the next call when they do.
+  Result<EnvelopeView> view(std::string_view encoded, std::vector<HeaderField>& headers);
 
  private:
   msgpack::zone zone_;

@@ -36,6 +36,13 @@ struct FieldValue {
 std::optional<FieldValue> parse_number(std::string_view text);
 
 // ASCII letters in any case are equal, as filter keywords and names compare.
-bool equals_ignoring_case(std::string_view a, std::string_view b);
+// Inline: header lookups by name are a filter's hottest path.
+inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; };
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
 
 }  // namespace eda
