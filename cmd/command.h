@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <span>
 #include <string>
@@ -11,6 +12,10 @@
 #include "core/result.h"
 
 namespace eda {
+
+// How long a command waits for the broker's answer to one admin request
+// (topic, queue, subscription management; a subscribe's setup).
+inline constexpr std::chrono::seconds kAdminTimeout{5};
 
 struct GlobalOptions {
   std::string broker = "tcp://127.0.0.1:7670";

@@ -14,7 +14,6 @@
 namespace eda {
 namespace {
 
-constexpr std::chrono::seconds kAdminTimeout{5};
 // Resubmitting locks this many dead letters at a time, for this long: ample
 // to publish them and wait for the confirmation.
 constexpr size_t kResubmitBatch = 256;

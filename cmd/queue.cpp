@@ -15,8 +15,6 @@
 namespace eda {
 namespace {
 
-constexpr std::chrono::seconds kAdminTimeout{5};
-
 struct QueueOptions {
   std::string name;
   std::string pattern = ">";

@@ -10,7 +10,6 @@
 namespace eda {
 namespace {
 
-constexpr std::chrono::seconds kAdminTimeout{5};
 constexpr std::string_view kDeadLetteredByReceiver = "DeadLetteredByReceiver";
 
 struct SettleOptions {

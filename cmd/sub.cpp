@@ -24,7 +24,6 @@ struct SubOptions {
   OutputOptions output;
 };
 
-constexpr std::chrono::seconds kAdminTimeout{5};
 
 // `sub TOPIC --group NAME`: joins (or creates, reading from --from) the durable
 // group and receives as `recv TOPIC:NAME` does.

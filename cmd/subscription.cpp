@@ -16,8 +16,6 @@
 namespace eda {
 namespace {
 
-constexpr std::chrono::seconds kAdminTimeout{5};
-
 struct SubscriptionOptions {
   std::string topic;
   std::string name;

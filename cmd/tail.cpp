@@ -10,8 +10,6 @@
 namespace eda {
 namespace {
 
-constexpr std::chrono::seconds kAdminTimeout{5};
-
 struct TailOptions {
   std::string name;
   int64_t lines = 10;

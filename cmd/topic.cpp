@@ -12,8 +12,6 @@
 namespace eda {
 namespace {
 
-constexpr std::chrono::seconds kAdminTimeout{5};
-
 struct TopicOptions {
   std::string pattern = ">";
   std::string name;
