@@ -64,7 +64,7 @@ struct Held {
 class Receiver {
  public:
   Receiver(BrokerConnection& c, const RecvConfig& config, EnvelopeSink& sink, HandlerPool* pool)
-      : config_(config), client_(c, config.target), sink_(sink), pool_(pool) {}
+      : config_(config), url_(c.url()), client_(c, config.target), sink_(sink), pool_(pool) {}
 
   Result<int> run(const std::atomic<bool>& stop);
 
@@ -82,6 +82,7 @@ class Receiver {
   void abandon_held();
 
   const RecvConfig& config_;
+  std::string url_;
   QueueClient client_;
   EnvelopeSink& sink_;
   HandlerPool* pool_;
@@ -91,6 +92,7 @@ class Receiver {
   std::unordered_map<uint64_t, std::vector<std::string>> completing_;
   std::deque<LockToken> waiting_;  // received, handler not started yet (in order)
   uint64_t done_ = 0;              // messages settled (or handed out, without locks)
+  Clock::time_point started_ = Clock::now();
   Clock::time_point last_message_ = Clock::now();
   Clock::time_point last_renew_ = Clock::now();
 };
@@ -263,6 +265,10 @@ Result<int> Receiver::run(const std::atomic<bool>& stop) {
       return Error{ErrorKind::kInterrupted, "interrupted"};
     }
     if (counted_out() && idle()) return kExitOk;
+    // As sub does: no broker at the start is a failure, not a silent wait.
+    if (!client_.reached() && Clock::now() - started_ >= kAdminTimeout)
+      return runtime_error(fmt::format("cannot reach a broker at {} within {}", url_,
+                                       format_duration(kAdminTimeout)));
     if (config_.wait && idle() && !client_.requesting() &&
         Clock::now() - last_message_ >= *config_.wait) {
       if (!config_.count) return kExitOk;

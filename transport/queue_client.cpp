@@ -44,7 +44,10 @@ void QueueClient::send_or_queue(proto::Message m) {
 }
 
 void QueueClient::flush_outbox() {
-  while (!outbox_.empty() && c_.send(outbox_.front()) == SendResult::kSent) outbox_.pop_front();
+  while (!outbox_.empty() && c_.send(outbox_.front()) == SendResult::kSent) {
+    outbox_.pop_front();
+    reached_ = true;
+  }
 }
 
 void QueueClient::on_disconnect(Events& events) {

@@ -50,6 +50,8 @@ class QueueClient {
   // back from one poll(), together and in the batch's order.
   uint64_t settle(std::vector<Settlement> batch);
   size_t settling() const { return settling_; }
+  // Whether a broker ever took a request: false while none is reachable.
+  bool reached() const { return reached_; }
 
   struct Events {
     std::vector<ReceivedMessage> messages;
@@ -73,6 +75,7 @@ class QueueClient {
   std::chrono::steady_clock::time_point receive_deadline_;  // past it, the answer is lost
   std::map<uint64_t, std::vector<Settlement>> settles_;     // req_id -> what it settles
   size_t settling_ = 0;
+  bool reached_ = false;
 };
 
 }  // namespace eda

@@ -82,6 +82,7 @@ usage_error "'127.0.0.1:7670'" "-b without a scheme" "$EDATOOL" -b 127.0.0.1:767
 
 # No broker at the URL. Run side by side: without --timeout each gives up after
 # about 5 s with status 1; with --timeout 1s it is a timeout, status 3.
+declare -A NB_PIDS
 "$EDATOOL" pub t hello >"$WORK/nb-pub.out" 2>"$WORK/nb-pub.err" &
 nb_pub=$!
 "$EDATOOL" sub t >"$WORK/nb-sub.out" 2>"$WORK/nb-sub.err" &
@@ -93,6 +94,15 @@ nb_sub_t=$!
 "$EDATOOL" sub t --timeout 1s -n 1 >"$WORK/nb-sub-tn.out" 2>"$WORK/nb-sub-tn.err" &
 nb_sub_tn=$!
 BACKGROUND_PIDS+=("$nb_pub" "$nb_sub" "$nb_pub_t" "$nb_sub_t" "$nb_sub_tn")
+# Queue workers and admin commands give up the same way, with status 1.
+for cmd in "recv q" "recv q -n 1" "tail q" "topic list" "queue list" "subscription list t" \
+  "settle q 00000000000000ab complete"; do
+  name=${cmd// /-}
+  # shellcheck disable=SC2086 # the words of $cmd are the arguments
+  "$EDATOOL" $cmd >"$WORK/nb-$name.out" 2>"$WORK/nb-$name.err" &
+  NB_PIDS[$name]=$!
+  BACKGROUND_PIDS+=("$!")
+done
 started=$(now_ms)
 
 # check_unreachable NAME PID EXPECTED_RC MAX_MS: the command exited with
@@ -110,6 +120,7 @@ check_unreachable sub-t "$nb_sub_t" 3 3000
 check_unreachable sub-tn "$nb_sub_tn" 3 3000
 check_unreachable pub "$nb_pub" 1 7500
 check_unreachable sub "$nb_sub" 1 7500
+for name in "${!NB_PIDS[@]}"; do check_unreachable "$name" "${NB_PIDS[$name]}" 1 7500; done
 check_eq "$(cat "$WORK/nb-sub.out" "$WORK/nb-sub-t.out" "$WORK/nb-sub-tn.out")" "" "no broker: sub printed no data"
 
 # From here on a broker that takes at most 1 KiB per message.
