@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cmd/bench_messages.h"
 #include "cmd/bench_run.h"
 #include "cmd/command.h"
 #include "core/byte_size.h"

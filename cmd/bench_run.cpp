@@ -1,16 +1,15 @@
 #include "cmd/bench_run.h"
 
 #include <fmt/format.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <thread>
 
+#include "cmd/bench_messages.h"
+#include "cmd/command.h"
 #include "core/log.h"
 #include "core/ulid.h"
 #include "transport/admin_client.h"
@@ -23,13 +22,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-// Publishers and subscribers share this process, so the steady clock serves
-// both ends and cannot jump.
-uint64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
 
 // All messages received, and nothing new for this long after every publish
 // was confirmed: the rest are lost.
@@ -84,130 +76,30 @@ class EmbeddedBroker {
   std::string url_;
 };
 
-// One publisher's messages: `size` bytes each, the first 8 the steady clock
-// in ns when the message was handed to the publisher. Paced (`rate` > 0), a
-// timerfd wakes the publisher and each message carries the time it was due,
-// so a publisher that falls behind shows as latency instead of hiding it.
-class BenchSource : public EnvelopeSource {
- public:
-  BenchSource(uint64_t count, size_t size, double rate) : count_(count), size_(size), rate_(rate) {
-    if (rate <= 0) return;
-    timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    // Often enough to send each message on its own at 10k/s, rarely enough
-    // not to spin at high rates (where messages go out in small batches).
-    auto period = std::clamp<int64_t>(static_cast<int64_t>(1e9 / rate), 50'000, 10'000'000);
-    itimerspec spec{};
-    spec.it_interval.tv_nsec = spec.it_value.tv_nsec = period;
-    if (timer_ >= 0) ::timerfd_settime(timer_, 0, &spec, nullptr);
-  }
-  ~BenchSource() override {
-    if (timer_ >= 0) ::close(timer_);
-  }
-  BenchSource(const BenchSource&) = delete;
-  BenchSource& operator=(const BenchSource&) = delete;
-
-  int fd() const override { return timer_; }
-
-  Status read(std::vector<Envelope>& out, bool& at_end) override {
-    if (rate_ > 0 && timer_ < 0) return runtime_error(fmt::format("timerfd: {}", strerror(errno)));
-    uint64_t now = steady_ns();
-    if (timer_ >= 0) {
-      uint64_t expirations;
-      (void)!::read(timer_, &expirations, sizeof expirations);
-    }
-    if (start_ns_ == 0) start_ns_ = now;
-    uint64_t due = std::min<uint64_t>(count_ - made_, kChunk);
-    if (rate_ > 0) {
-      auto by_now = static_cast<uint64_t>(static_cast<double>(now - start_ns_) * rate_ / 1e9) + 1;
-      due = std::min(due, by_now > made_ ? by_now - made_ : 0);
-    }
-    for (uint64_t i = 0; i < due; ++i, ++made_) {
-      uint64_t stamp = rate_ > 0 ? start_ns_ + static_cast<uint64_t>(made_ * 1e9 / rate_) : now;
-      Envelope& e = out.emplace_back();
-      e.payload.assign(size_, 'x');
-      std::memcpy(e.payload.data(), &stamp, kBenchStampBytes);
-    }
-    at_end = made_ == count_;
-    return ok_status();
-  }
-
- private:
-  static constexpr uint64_t kChunk = 1000;
-  uint64_t count_;
-  size_t size_;
-  double rate_;
-  int timer_ = -1;
-  uint64_t made_ = 0;
-  uint64_t start_ns_ = 0;
-};
-
-// One subscriber's end: takes the warm-up message (the topic's first), then
-// checks that offsets follow on without a gap or a repeat and records each
-// message's latency. Wants no more once it has `expected`.
-class BenchSink : public EnvelopeSink {
- public:
-  explicit BenchSink(uint64_t expected) : expected_(expected) {}
-
-  Status write(const Envelope& e) override {
-    uint64_t now = steady_ns();
-    if (next_offset_ == kNoOffset) {
-      next_offset_ = e.offset + 1;
-      ready_ = true;
-      return ok_status();
-    }
-    if (e.offset != next_offset_)
-      return runtime_error(
-          fmt::format("expected offset {}, got {}: {}", next_offset_, e.offset,
-                      e.offset > next_offset_ ? "messages were lost" : "a message came twice"));
-    ++next_offset_;
-    if (e.payload.size() < kBenchStampBytes)
-      return runtime_error(fmt::format("offset {} has no timestamp", e.offset));
-    uint64_t sent;
-    std::memcpy(&sent, e.payload.data(), kBenchStampBytes);
-    latency_.record(now > sent ? now - sent : 0);
-    last_ns_ = now;
-    received_.store(received_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    return ok_status();
-  }
-  Status flush() override { return ok_status(); }
-  bool done() const override { return received_.load(std::memory_order_relaxed) == expected_; }
-
-  bool ready() const { return ready_; }
-  uint64_t received() const { return received_.load(std::memory_order_relaxed); }
-  // Read only after the subscriber's thread ended.
-  uint64_t last_ns() const { return last_ns_; }
-  const LatencyHistogram& latency() const { return latency_; }
-
- private:
-  uint64_t expected_;
-  uint64_t next_offset_ = kNoOffset;
-  std::atomic<bool> ready_{false};
-  std::atomic<uint64_t> received_{0};
-  uint64_t last_ns_ = 0;
-  LatencyHistogram latency_;
-};
-
-// A publisher or subscriber thread: how it ended, readable once `finished`.
-struct Worker {
+// How a publisher's or subscriber's thread ended, readable once `finished`.
+struct Outcome {
   std::atomic<bool> finished{false};
   std::optional<Error> error;
   uint64_t end_ns = 0;
-  std::jthread thread;  // last: joined before the rest goes
 
   void set(Status s) {
     if (!s) error = s.error();
-    end_ns = steady_ns();
+    end_ns = bench_clock_ns();
     finished = true;
   }
 };
 
-struct Subscriber : Worker {
+struct Subscriber {
   explicit Subscriber(uint64_t expected) : sink(expected) {}
   BenchSink sink;
+  Outcome outcome;
+  std::jthread thread;  // last: joined before what it uses goes
 };
 
-struct Publisher : Worker {
+struct Publisher {
   PublishReport report;
+  Outcome outcome;
+  std::jthread thread;  // last: joined before what it uses goes
 };
 
 Status subscribe_all(const std::string& url, const std::string& topic, BenchSink& sink,
@@ -237,11 +129,11 @@ std::optional<Error> first_error(const std::vector<std::unique_ptr<Publisher>>& 
     return Error{e.kind, fmt::format("{} {}: {}", what, i, e.message)};
   };
   for (size_t i = 0; i < publishers.size(); ++i)
-    if (publishers[i]->finished && publishers[i]->error)
-      return named("publisher", i, *publishers[i]->error);
+    if (const Outcome& o = publishers[i]->outcome; o.finished && o.error)
+      return named("publisher", i, *o.error);
   for (size_t i = 0; i < subscribers.size(); ++i)
-    if (subscribers[i]->finished && subscribers[i]->error)
-      return named("subscriber", i, *subscribers[i]->error);
+    if (const Outcome& o = subscribers[i]->outcome; o.finished && o.error)
+      return named("subscriber", i, *o.error);
   return std::nullopt;
 }
 
@@ -252,8 +144,7 @@ std::string lost_message(const std::vector<std::unique_ptr<Subscriber>>& subscri
     counts.push_back(fmt::format("subscriber {} received {} of {}", i,
                                  subscribers[i]->sink.received(), expected));
   return fmt::format(
-      "messages were lost: {} ({}s without a message after every publish was "
-      "confirmed)",
+      "messages were lost: {} ({}s without a message after every publish was confirmed)",
       fmt::join(counts, ", "), kStallTimeout.count());
 }
 
@@ -285,7 +176,7 @@ Result<BenchResult> run_bench(const BenchConfig& config, const std::atomic<bool>
   } halt_on_exit{halt};
   for (int i = 0; i < config.subscribers; ++i) {
     auto& s = *subscribers.emplace_back(std::make_unique<Subscriber>(config.messages));
-    s.thread = std::jthread([&] { s.set(subscribe_all(url, topic, s.sink, halt)); });
+    s.thread = std::jthread([&] { s.outcome.set(subscribe_all(url, topic, s.sink, halt)); });
   }
 
   // The warm-up: once every subscriber has it, all are subscribed and
@@ -309,14 +200,14 @@ Result<BenchResult> run_bench(const BenchConfig& config, const std::atomic<bool>
     std::this_thread::sleep_for(milliseconds(5));
   }
 
-  uint64_t start_ns = steady_ns();
+  uint64_t start_ns = bench_clock_ns();
   for (int i = 0; i < config.publishers; ++i) {
     uint64_t share =
         config.messages / config.publishers + (i < int(config.messages % config.publishers));
     auto& p = *publishers.emplace_back(std::make_unique<Publisher>());
     p.thread = std::jthread([&, share] {
       BenchSource source(share, config.size, config.rate / config.publishers);
-      p.set(publish_all(url, topic, source, halt, p.report));
+      p.outcome.set(publish_all(url, topic, source, halt, p.report));
     });
   }
 
@@ -331,10 +222,10 @@ Result<BenchResult> run_bench(const BenchConfig& config, const std::atomic<bool>
     for (const auto& s : subscribers) total += s->sink.received();
     if (progress) progress(total, expected);
     if (std::all_of(subscribers.begin(), subscribers.end(),
-                    [](auto& s) { return s->finished.load(); }))
+                    [](auto& s) { return s->outcome.finished.load(); }))
       break;
     if (total != last_total || !std::all_of(publishers.begin(), publishers.end(),
-                                            [](auto& p) { return p->finished.load(); }))
+                                            [](auto& p) { return p->outcome.finished.load(); }))
       last_total = total, last_change = Clock::now();
     else if (Clock::now() - last_change > kStallTimeout)
       return runtime_error(lost_message(subscribers, config.messages));
@@ -344,7 +235,7 @@ Result<BenchResult> run_bench(const BenchConfig& config, const std::atomic<bool>
 
   for (const auto& p : publishers) {
     result.published += p->report.confirmed;
-    result.publish_seconds = std::max(result.publish_seconds, (p->end_ns - start_ns) / 1e9);
+    result.publish_seconds = std::max(result.publish_seconds, (p->outcome.end_ns - start_ns) / 1e9);
   }
   for (const auto& s : subscribers) {
     result.subscribers.push_back({s->sink.received(), (s->sink.last_ns() - start_ns) / 1e9});
@@ -352,7 +243,7 @@ Result<BenchResult> run_bench(const BenchConfig& config, const std::atomic<bool>
   }
   if (!config.broker) return result;
   // A shared broker keeps no trace of the run.
-  if (Status s = delete_topic(**control, topic, milliseconds(5000)); !s)
+  if (Status s = delete_topic(**control, topic, kAdminTimeout); !s)
     log_info("could not delete the bench topic {}: {}", topic, s.error().message);
   return result;
 }

@@ -16,9 +16,6 @@
 
 namespace eda {
 
-// The payload's first 8 bytes: when the message was handed to the publisher.
-inline constexpr size_t kBenchStampBytes = 8;
-
 struct BenchConfig {
   std::optional<std::string> broker;  // nullopt: start an embedded broker
   bool stored = false;                // embedded broker: a temp data dir (else memory)
