@@ -1,48 +1,118 @@
 #include "core/dedup_index.h"
 
+#include <algorithm>
+#include <bit>
 #include <functional>
 
 namespace eda {
 namespace {
+
+constexpr uint64_t kEmpty = 0;
+// Both arrays start here and double: 16 KiB + 24 KiB for a topic that stores
+// little, and log2(n) reallocations for one that stores much.
+constexpr size_t kMinSlots = 1024;
+constexpr size_t kMinEntries = 1024;
+// Probe runs stay a few cache lines long below this load. 200k ids fit in
+// 2^18 slots (4 MiB, 76%): 1M find+add cost 110 ns each there against 155 ns
+// in 2^19 slots, the smaller table missing the cache less.
+constexpr size_t kMaxLoadPercent = 80;
+
 uint64_t hash_id(std::string_view id) {
-  return std::hash<std::string_view>{}(id);
+  uint64_t h = std::hash<std::string_view>{}(id);
+  // kEmpty marks a free slot. An id hashing to it shares key 1: one more
+  // collision of the kind the header accepts.
+  return h == kEmpty ? 1 : h;
 }
+
 }  // namespace
 
+// Fibonacci hashing: the multiply spreads every bit of the key into the high
+// bits, so a weak low half of std::hash cannot cluster the slots.
+size_t DedupIndex::home(uint64_t key) const {
+  return (key * 0x9E3779B97F4A7C15ULL) >> table_shift_;
+}
+
+// The slot that holds `key`, or the free slot where it would go. The table is
+// never full, so the scan ends.
+size_t DedupIndex::probe(uint64_t key) const {
+  const size_t mask = table_.size() - 1;
+  size_t i = home(key);
+  while (table_[i].key != key && table_[i].key != kEmpty) i = (i + 1) & mask;
+  return i;
+}
+
+void DedupIndex::put(uint64_t key, uint64_t offset) {
+  if ((table_used_ + 1) * 100 > table_.size() * kMaxLoadPercent) grow_table();
+  size_t i = probe(key);
+  if (table_[i].key == kEmpty) ++table_used_;
+  table_[i] = {key, offset};
+}
+
+// Backward-shift deletion: the rest of the probe run moves back into the hole,
+// so lookups may still stop at the first free slot and no tombstones pile up.
+void DedupIndex::erase_slot(size_t hole) {
+  const size_t mask = table_.size() - 1;
+  for (size_t i = (hole + 1) & mask; table_[i].key != kEmpty; i = (i + 1) & mask) {
+    // The entry at i may fill the hole unless its home lies in (hole, i].
+    if (((i - home(table_[i].key)) & mask) >= ((i - hole) & mask)) {
+      table_[hole] = table_[i];
+      hole = i;
+    }
+  }
+  table_[hole].key = kEmpty;
+  --table_used_;
+}
+
+void DedupIndex::grow_table() {
+  std::vector<Slot> old(std::max(kMinSlots, 2 * table_.size()), Slot{kEmpty, 0});
+  old.swap(table_);
+  table_shift_ = 64 - std::countr_zero(table_.size());
+  for (const Slot& s : old)
+    if (s.key != kEmpty) table_[probe(s.key)] = s;
+}
+
+void DedupIndex::grow_order() {
+  std::vector<Entry> grown(std::max(kMinEntries, 2 * order_.size()));
+  for (size_t i = 0; i < order_size_; ++i) grown[i] = order_at(i);
+  order_.swap(grown);
+  order_head_ = 0;
+}
+
+void DedupIndex::forget(const Entry& e) {
+  size_t i = probe(e.key);
+  // An id stored again later maps to its newer offset; only forget the entry that is current.
+  if (table_[i].key == e.key && table_[i].offset == e.offset) erase_slot(i);
+}
+
 void DedupIndex::expire(int64_t now_ms) {
-  while (!order_.empty() &&
-         (order_.front().stored_ms < now_ms - window_ms_ || order_.size() > max_ids_)) {
-    const Entry& e = order_.front();
-    // An id stored again later maps to its newer offset; only forget the entry that is current.
-    if (auto it = offsets_.find(e.hash); it != offsets_.end() && it->second == e.offset)
-      offsets_.erase(it);
-    order_.pop_front();
+  while (order_size_ > 0 &&
+         (order_at(0).stored_ms < now_ms - window_ms_ || order_size_ > max_ids_)) {
+    forget(order_at(0));
+    order_head_ = (order_head_ + 1) & (order_.size() - 1);
+    --order_size_;
   }
 }
 
 std::optional<uint64_t> DedupIndex::find(std::string_view id, int64_t now_ms) {
   if (!enabled() || id.empty()) return std::nullopt;
   expire(now_ms);
-  auto it = offsets_.find(hash_id(id));
-  if (it == offsets_.end()) return std::nullopt;
-  return it->second;
+  if (table_used_ == 0) return std::nullopt;
+  const Slot& s = table_[probe(hash_id(id))];
+  if (s.key == kEmpty) return std::nullopt;
+  return s.offset;
 }
 
 void DedupIndex::add(std::string_view id, uint64_t offset, int64_t stored_ms) {
   if (!enabled() || id.empty()) return;
-  uint64_t hash = hash_id(id);
-  offsets_[hash] = offset;
-  order_.push_back({stored_ms, hash, offset});
+  uint64_t key = hash_id(id);
+  put(key, offset);
+  if (order_size_ == order_.size()) grow_order();
+  order_at(order_size_++) = {stored_ms, key, offset};
   expire(stored_ms);
 }
 
 void DedupIndex::forget_newest(size_t n) {
-  for (; n > 0 && !order_.empty(); --n) {
-    if (auto it = offsets_.find(order_.back().hash);
-        it != offsets_.end() && it->second == order_.back().offset)
-      offsets_.erase(it);
-    order_.pop_back();
-  }
+  for (; n > 0 && order_size_ > 0; --n) forget(order_at(--order_size_));
 }
 
 }  // namespace eda

@@ -6,13 +6,18 @@
 // on the publish path. Two different ids in one window collide with
 // probability about n²/2^65 (n = 200k: ~1e-9), which would drop a message as
 // a duplicate; that risk is accepted for the speed.
+//
+// Every stored message costs a find and an add (and, once full, an expiry),
+// so the hash -> offset table is open addressing in one flat array rather
+// than a node-based map: no allocation per id, one cache line per lookup in
+// the common case. Both arrays grow on demand and never shrink; a quiet topic
+// keeps small ones. Not thread-safe: the owning topic serializes calls.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 namespace eda {
 
@@ -26,21 +31,45 @@ class DedupIndex {
   void add(std::string_view id, uint64_t offset, int64_t stored_ms);
   // Takes back the last `n` add() calls (their batch was not stored).
   void forget_newest(size_t n);
-  size_t size() const { return offsets_.size(); }
+  // Distinct ids remembered.
+  size_t size() const { return table_used_; }
 
  private:
-  struct Entry {
-    int64_t stored_ms;
-    uint64_t hash;
+  // Linear probing; key kEmpty marks a free slot (real hashes never take it).
+  struct Slot {
+    uint64_t key;
     uint64_t offset;
   };
-  void expire(int64_t now_ms);
+  struct Entry {
+    int64_t stored_ms;
+    uint64_t key;
+    uint64_t offset;
+  };
+
   bool enabled() const { return window_ms_ > 0 && max_ids_ > 0; }
+  void expire(int64_t now_ms);
+  // Drops the table's entry for `e` unless the id was stored again since.
+  void forget(const Entry& e);
+
+  size_t home(uint64_t key) const;
+  size_t probe(uint64_t key) const;
+  void put(uint64_t key, uint64_t offset);
+  void erase_slot(size_t i);
+  void grow_table();
+
+  Entry& order_at(size_t i) { return order_[(order_head_ + i) & (order_.size() - 1)]; }
+  void grow_order();
 
   int64_t window_ms_;
   size_t max_ids_;
-  std::unordered_map<uint64_t, uint64_t> offsets_;  // id hash -> offset
-  std::deque<Entry> order_;                         // oldest first
+  std::vector<Slot> table_;  // power-of-two size, or empty before the first add
+  size_t table_used_ = 0;
+  int table_shift_ = 0;  // 64 - log2(table_.size()), set by grow_table()
+  // Every add() in order, oldest first: a ring buffer of power-of-two size.
+  // An id added twice has two entries here and one (the newer) in table_.
+  std::vector<Entry> order_;
+  size_t order_head_ = 0;
+  size_t order_size_ = 0;
 };
 
 }  // namespace eda
