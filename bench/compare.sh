@@ -56,25 +56,12 @@ RUNS=${RUNS:-3}
 RATE=${RATE:-10000}
 PY=/usr/bin/python3
 
-[ -x "$EDATOOL" ] || { echo "compare.sh: no edatool binary at $EDATOOL (set EDATOOL)" >&2; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/edatool-compare.XXXXXX")
-cleanup() {
-  local pid
-  for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-export XDG_DATA_HOME=$WORK/xdg TMPDIR=$WORK
-unset EDATOOL_BROKER EDATOOL_NAMESPACE
-BIN=$WORK/edatool  # a copy: a rebuild during the run does not change it
-cp "$EDATOOL" "$BIN"
+source "$ROOT/bench/lib.sh"
+bench_setup compare
+export TMPDIR=$WORK
 echo "building bench/zmq_reference.cpp" >&2
 g++ -O2 -std=c++20 "$ROOT/bench/zmq_reference.cpp" -lzmq -lpthread -o "$WORK/zmq_reference"
 
-# calc EXPR [DECIMALS]: floating-point arithmetic.
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 # json_field FIELD: a number from the JSON on stdin, rounded; FIELD a Python subscript like ["receive"]["msg_per_s"].
 json_field() { "$PY" -c "import json, sys; print('%.0f' % json.load(sys.stdin)$1)"; }
 # free_port: a loopback port nothing listens on.
@@ -266,9 +253,6 @@ for ((run = 1; run <= RUNS; run++)); do
     RATIOS[$label]+="$(calc "$rate / $reference") "
   done
 done
-
-# median of the words in $1
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

@@ -24,32 +24,9 @@ SUBS=${SUBS:-10}
 RUNS=${RUNS:-3}
 PY=/usr/bin/python3
 
-[ -x "$EDATOOL" ] || { echo "filter_fanout.sh: no edatool binary at $EDATOOL (set EDATOOL)" >&2; exit 1; }
-[ -n "${EPOCHREALTIME:-}" ] || { echo "filter_fanout.sh: needs bash 5 (EPOCHREALTIME)" >&2; exit 1; }
+source "$ROOT/bench/lib.sh"
+bench_setup fanout
 [ $((N % 10)) -eq 0 ] || { echo "filter_fanout.sh: N must be a multiple of 10" >&2; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/edatool-fanout.XXXXXX")
-BROKER_PID=
-cleanup() {
-  local pid
-  for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-export XDG_DATA_HOME=$WORK/xdg
-unset EDATOOL_BROKER EDATOOL_NAMESPACE
-BIN=$WORK/edatool  # a copy: a rebuild during the run does not change it
-cp "$EDATOOL" "$BIN"
-CLK_TCK=$(getconf CLK_TCK)
-
-# calc EXPR: floating-point arithmetic.
-calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
-
-# cpu_seconds PID: user+sys CPU time of a running process.
-cpu_seconds() {
-  awk -v tck="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / tck }' "/proc/$1/stat"
-}
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" \
   "; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -64,15 +41,7 @@ for i in range(int(sys.argv[1])):
     out.write('{"headers":{"g":%d,"region":"eu"},"payload":"%s"}\n' % (i % 10, payload))
 PY
 
-"$BIN" broker --memory --retention-bytes 2GiB --bind 'tcp://127.0.0.1:*' 2>"$WORK/broker.log" &
-BROKER_PID=$!
-deadline=$((SECONDS + 10))
-until grep -q 'listening on tcp://' "$WORK/broker.log"; do
-  [ $SECONDS -lt $deadline ] || { cat "$WORK/broker.log" >&2; exit 1; }
-  sleep 0.02
-done
-EDATOOL_BROKER=$(grep -oE 'tcp://[0-9.]+:[0-9]+' "$WORK/broker.log" | head -1)
-export EDATOOL_BROKER
+start_broker --memory --retention-bytes 2GiB
 
 start=$EPOCHREALTIME
 "$BIN" pub --json t <"$WORK/in.jsonl"
@@ -116,9 +85,6 @@ for ((run = 1; run <= RUNS; run++)); do
     DELIVERED[$kind]=$DELIVERED_NOW
   done
 done
-
-# median of the words in $1
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
