@@ -57,7 +57,7 @@ RATE=${RATE:-10000}
 PY=/usr/bin/python3
 
 source "$ROOT/bench/lib.sh"
-bench_setup compare
+bench_setup compare.sh
 export TMPDIR=$WORK
 echo "building bench/zmq_reference.cpp" >&2
 g++ -O2 -std=c++20 "$ROOT/bench/zmq_reference.cpp" -lzmq -lpthread -o "$WORK/zmq_reference"

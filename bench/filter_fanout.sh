@@ -25,7 +25,7 @@ RUNS=${RUNS:-3}
 PY=/usr/bin/python3
 
 source "$ROOT/bench/lib.sh"
-bench_setup fanout
+bench_setup filter_fanout.sh
 [ $((N % 10)) -eq 0 ] || { echo "filter_fanout.sh: N must be a multiple of 10" >&2; exit 1; }
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" \

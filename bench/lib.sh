@@ -2,13 +2,14 @@
 # copy of the binary, arithmetic, CPU time and a broker on a free port.
 # Sourced after the script sets ROOT and EDATOOL.
 
-# bench_setup NAME: checks $EDATOOL and bash 5; sets WORK (removed on exit,
-# with every background job killed), BIN (a copy of $EDATOOL, so that a
+# bench_setup SCRIPT: checks $EDATOOL and bash 5 (SCRIPT names the caller in
+# errors); sets WORK (removed on exit, with every background job and what it
+# started killed), BIN (a copy of $EDATOOL, so that a
 # rebuild during the run does not change it) and an environment of its own.
 bench_setup() {
   [ -x "$EDATOOL" ] || { echo "$1: no edatool binary at $EDATOOL (set EDATOOL)" >&2; exit 1; }
   [ -n "${EPOCHREALTIME:-}" ] || { echo "$1: needs bash 5 (EPOCHREALTIME)" >&2; exit 1; }
-  WORK=$(mktemp -d "${TMPDIR:-/tmp}/edatool-$1.XXXXXX")
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/edatool-${1%.sh}.XXXXXX")
   trap bench_cleanup EXIT
   export XDG_DATA_HOME=$WORK/xdg
   unset EDATOOL_BROKER EDATOOL_NAMESPACE
@@ -19,7 +20,10 @@ bench_setup() {
 
 bench_cleanup() {
   local pid
-  for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null || true; done
+  for pid in $(jobs -p); do
+    pkill -9 -P "$pid" 2>/dev/null || true
+    kill -9 "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -27,13 +31,21 @@ bench_cleanup() {
 # calc EXPR [DECIMALS]: floating-point arithmetic.
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 
-# median WORDS: the median of the numbers in one string.
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# median V...: the median of numbers, given as arguments or as words of one
+# (the mean of the middle two for an even count).
+median() {
+  # shellcheck disable=SC2048,SC2086 # words of one argument are numbers too
+  printf '%s\n' $* | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "nan"; exit }
+    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
-# cpu_seconds PID...: summed user+sys CPU time of running processes.
+# cpu_seconds PID...: summed user+sys CPU time of running processes (a
+# process that is gone counts 0).
 cpu_seconds() {
   local pid total=0
   for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || continue
     total=$(awk -v tck="$CLK_TCK" -v t="$total" \
       '{ sub(/^.*\) /, ""); printf "%.2f", t + ($12 + $13) / tck }' "/proc/$pid/stat")
   done

@@ -33,7 +33,7 @@ SEGMENT=${SEGMENT:-64MiB}  # the broker's --segment-bytes (its default)
 STALL=${STALL:-10}  # seconds without progress before a round fails
 
 source "$ROOT/bench/lib.sh"
-bench_setup queue
+bench_setup queue.sh
 RECV_BIN=$BIN
 if [ -n "${RECV_EDATOOL:-}" ]; then
   RECV_BIN=$WORK/edatool-recv

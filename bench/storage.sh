@@ -35,29 +35,8 @@ PAYLOAD=100
 MIN_FREE_GB=10
 DEDUP_WINDOW_S=${DEDUP_WINDOW_S:-120}  # the broker's duplicate-detection window (core/broker_engine.h)
 
-[ -x "$EDATOOL" ] || { echo "storage.sh: no edatool binary at $EDATOOL (set EDATOOL)" >&2; exit 1; }
-[ -n "${EPOCHREALTIME:-}" ] || { echo "storage.sh: needs bash 5 (EPOCHREALTIME)" >&2; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/edatool-bench.XXXXXX")
-cleanup() {
-  local pid
-  # our background jobs still running (on failure), and what they started
-  for pid in $(jobs -p); do
-    pkill -9 -P "$pid" 2>/dev/null || true
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-# Client commands must not touch the user's default data dir or broker.
-export XDG_DATA_HOME=$WORK/xdg
-unset EDATOOL_BROKER EDATOOL_NAMESPACE
-
-# A copy of the binary, so that a rebuild during the run does not change it.
-BIN=$WORK/edatool
-cp "$EDATOOL" "$BIN"
-CLK_TCK=$(getconf CLK_TCK)
+source "$ROOT/bench/lib.sh"
+bench_setup storage.sh
 
 # ---------------------------------------------------------------- helpers
 
@@ -69,13 +48,6 @@ die() {
 # seconds T0 T1: T1 - T0 for two EPOCHREALTIME values, with 6 decimals.
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
 
-# median V...: the median of numbers (the mean of the middle two for an even count).
-median() {
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "nan"; exit }
-    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # fmt_rate N SECONDS: N/SECONDS rounded, with thousands separators.
 fmt_rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%\047d", n / s }'; }
 # fmt_mb BYTES SECONDS: MB/s (10^6 bytes).
@@ -84,14 +56,6 @@ fmt_ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
 fmt_s() { awk -v s="$1" 'BEGIN { printf "%.2f", s }'; }
 # fmt_runs SECONDS...: "1.23 1.25 1.31"
 fmt_runs() { printf '%s\n' "$@" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }'; }
-
-# cpu_seconds PID: user+system CPU time the process has used so far.
-cpu_seconds() {
-  local stat rest
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-  rest=${stat##*) }  # fields from 3 on; the command name may contain spaces
-  awk -v r="$rest" -v hz="$CLK_TCK" 'BEGIN { split(r, f, " "); printf "%.2f", (f[12] + f[13]) / hz }'
-}
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
