@@ -45,6 +45,14 @@ std::unique_ptr<CommandLine> make_command_line() {
       ->type_name("NS")
       ->envname("EDATOOL_NAMESPACE")
       ->capture_default_str();
+  app.add_option("--curve-key", cl->global.curve_key,
+                 "this client's CURVE secret key: a .key file from edatool keygen")
+      ->type_name("FILE")
+      ->envname("EDATOOL_CURVE_KEY");
+  app.add_option("--server-key", cl->global.server_key,
+                 "the broker's CURVE public key: Z85 text or its .pub file")
+      ->type_name("KEY|FILE")
+      ->envname("EDATOOL_SERVER_KEY");
   app.add_flag("-q,--quiet", cl->global.quiet, "print only errors on stderr");
   app.add_flag("-v,--verbose", cl->global.verbose, "print more on stderr (repeat for more)");
   for (const Command& c : command_table()) {

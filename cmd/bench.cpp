@@ -60,6 +60,9 @@ Result<BenchConfig> make_config(const BenchOptions& o, const GlobalOptions& g) {
           "--stored and --memory choose the storage of the embedded broker; a broker given with "
           "-b or EDATOOL_BROKER keeps its own");
     config.broker = g.broker;
+    auto curve = load_client_curve(g.curve_key, g.server_key);
+    if (!curve) return curve.error();
+    config.curve = std::move(*curve);
   }
   config.stored = o.stored;
   return config;

@@ -102,9 +102,9 @@ struct Publisher {
   std::jthread thread;  // last: joined before what it uses goes
 };
 
-Status subscribe_all(const std::string& url, const std::string& topic, BenchSink& sink,
-                     const std::atomic<bool>& halt) {
-  auto connection = BrokerConnection::open(url);
+Status subscribe_all(const std::string& url, const ClientCurve& curve, const std::string& topic,
+                     BenchSink& sink, const std::atomic<bool>& halt) {
+  auto connection = BrokerConnection::open(url, curve);
   if (!connection) return connection.error();
   SubscribeConfig config;
   config.patterns = {topic};
@@ -114,9 +114,9 @@ Status subscribe_all(const std::string& url, const std::string& topic, BenchSink
   return ok_status();
 }
 
-Status publish_all(const std::string& url, const std::string& topic, EnvelopeSource& source,
-                   const std::atomic<bool>& halt, PublishReport& report) {
-  auto connection = BrokerConnection::open(url);
+Status publish_all(const std::string& url, const ClientCurve& curve, const std::string& topic,
+                   EnvelopeSource& source, const std::atomic<bool>& halt, PublishReport& report) {
+  auto connection = BrokerConnection::open(url, curve);
   if (!connection) return connection.error();
   return publish(**connection, source, EnvelopeStamp{topic, {}, {}, {}}, PublishConfig{}, halt,
                  report);
@@ -176,12 +176,13 @@ Result<BenchResult> run_bench(const BenchConfig& config, const std::atomic<bool>
   } halt_on_exit{halt};
   for (int i = 0; i < config.subscribers; ++i) {
     auto& s = *subscribers.emplace_back(std::make_unique<Subscriber>(config.messages));
-    s.thread = std::jthread([&] { s.outcome.set(subscribe_all(url, topic, s.sink, halt)); });
+    s.thread =
+        std::jthread([&] { s.outcome.set(subscribe_all(url, config.curve, topic, s.sink, halt)); });
   }
 
   // The warm-up: once every subscriber has it, all are subscribed and
   // connected, and the clock starts.
-  auto control = BrokerConnection::open(url);
+  auto control = BrokerConnection::open(url, config.curve);
   if (!control) return control.error();
   Envelope first;
   first.payload.assign(config.size, '\0');
@@ -207,7 +208,7 @@ Result<BenchResult> run_bench(const BenchConfig& config, const std::atomic<bool>
     auto& p = *publishers.emplace_back(std::make_unique<Publisher>());
     p.thread = std::jthread([&, share] {
       BenchSource source(share, config.size, config.rate / config.publishers);
-      p.outcome.set(publish_all(url, topic, source, halt, p.report));
+      p.outcome.set(publish_all(url, config.curve, topic, source, halt, p.report));
     });
   }
 

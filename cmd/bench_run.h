@@ -13,11 +13,13 @@
 
 #include "core/latency_histogram.h"
 #include "core/result.h"
+#include "transport/curve_keys.h"
 
 namespace eda {
 
 struct BenchConfig {
   std::optional<std::string> broker;  // nullopt: start an embedded broker
+  ClientCurve curve;                  // for `broker`: --curve-key and --server-key
   bool stored = false;                // embedded broker: a temp data dir (else memory)
   uint64_t messages = 1'000'000;      // in all, split among the publishers
   size_t size = 100;                  // payload bytes, >= kBenchStampBytes

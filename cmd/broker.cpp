@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/log_format.h"
 #include "transport/broker_server.h"
+#include "transport/curve_keys.h"
 
 namespace eda {
 namespace {
@@ -22,6 +23,8 @@ struct BrokerOptions {
   std::string segment_bytes = "64MiB";
   std::string max_message_bytes = "1MiB";
   std::string dedup_window = "2m";
+  std::string curve_secret;
+  std::string authorized_keys;
 };
 
 constexpr const char* kMemoryRetention = "256MiB";
@@ -63,12 +66,42 @@ Result<EngineConfig> make_config(const BrokerOptions& o) {
   return config;
 }
 
+Result<std::optional<CurveServerConfig>> make_curve_config(const BrokerOptions& o) {
+  if (o.curve_secret.empty() && o.authorized_keys.empty())
+    return std::optional<CurveServerConfig>();
+  if (o.curve_secret.empty() || o.authorized_keys.empty())
+    return invalid_argument(
+        "CURVE needs both --curve-secret FILE (the broker's .key from edatool keygen) and "
+        "--authorized-keys FILE (the clients' public keys)");
+  auto pair = read_secret_key_file(o.curve_secret);
+  if (!pair) return pair.error();
+  auto keys = AuthorizedKeys::load(o.authorized_keys);
+  if (!keys) return keys.error();
+  return std::optional<CurveServerConfig>(
+      CurveServerConfig{pair->secret_key, o.authorized_keys, std::move(*keys)});
+}
+
+// tcp://127.0.0.1:7670, tcp://localhost:*, tcp://[::1]:7670 and ipc:// stay on this machine.
+bool is_local_endpoint(std::string_view url) {
+  if (!url.starts_with("tcp://")) return true;
+  std::string_view host = url.substr(6, url.rfind(':') - 6);
+  return host.starts_with("127.") || host == "localhost" || host == "[::1]";
+}
+
 int run_broker(const BrokerOptions& o) {
   auto config = make_config(o);
   if (!config) return report(config.error());
+  auto curve = make_curve_config(o);
+  if (!curve) return report(curve.error());
   BrokerConfig server_config;
   server_config.binds =
       o.binds.empty() ? std::vector<std::string>{"tcp://127.0.0.1:7670"} : o.binds;
+  if (*curve) {
+    log_info("CURVE on, {} keys authorized by {}", (*curve)->authorized_keys.size(),
+             o.authorized_keys);
+    server_config.curve = std::move(*curve);
+    server_config.reload_keys = &install_reload_signal();
+  }
 
   const std::atomic<bool>& stop = install_stop_signals();
   std::vector<std::string> notes;
@@ -78,7 +111,14 @@ int run_broker(const BrokerOptions& o) {
   BrokerServer server(server_config, std::move(*engine));
   auto endpoints = server.bind();
   if (!endpoints) return report(endpoints.error());
-  for (const std::string& e : *endpoints) log_info("broker listening on {}", e);
+  for (const std::string& e : *endpoints) {
+    if (!server_config.curve && !is_local_endpoint(e))
+      log_error(
+          "warning: {} is reachable from other machines without encryption or "
+          "authentication (see --curve-secret and --authorized-keys)",
+          e);
+    log_info("broker listening on {}", e);
+  }
   if (config->data_dir)
     log_info("data directory {} (fsync {})", *config->data_dir, o.fsync);
   else
@@ -119,6 +159,14 @@ Runner setup_broker(CLI::App& app, const GlobalOptions&) {
                  "drop a message whose id the topic stored within DUR (0s: off)")
       ->type_name("DUR")
       ->capture_default_str();
+  app.add_option("--curve-secret", o->curve_secret,
+                 "encrypt with CURVE using this secret key (a .key file from edatool keygen); "
+                 "needs --authorized-keys")
+      ->type_name("FILE");
+  app.add_option("--authorized-keys", o->authorized_keys,
+                 "admit only the client public keys listed in FILE, each with optional rights "
+                 "pub=PATTERNS sub=PATTERNS admin; reread on SIGHUP")
+      ->type_name("FILE");
   return [o] { return run_broker(*o); };
 }
 

@@ -211,7 +211,28 @@ std::span<const Command> command_table() {
        "# latency at 10k msg/s with the log on disk\n"
        "edatool bench --stored --rate 10000 --messages 100000\n"
        "# a running broker, 2 publishers, 4 subscribers, results as JSON\n"
-       "edatool -b tcp://10.0.0.5:7670 bench --publishers 2 --subscribers 4 --json | jq .receive\n"},
+       "edatool -b tcp://10.0.0.5:7670 bench --publishers 2 --subscribers 4 --json | jq "
+       ".receive\n"},
+      {"keygen", "make a CURVE key pair for a broker or a client", setup_keygen,
+       "Makes a CURVE key pair (ZeroMQ's encryption and authentication) as Z85 text, 40 "
+       "characters per key. With --out PREFIX it writes PREFIX.pub, the public key, and "
+       "PREFIX.key, the secret key, readable only by its owner (mode 0600), each key followed "
+       "by a newline; it refuses to replace existing files unless --force is given. Without "
+       "--out it prints two lines, `public: KEY` and `secret: KEY`.\n\n"
+       "A broker runs with --curve-secret BROKER.key and --authorized-keys FILE, a list of the "
+       "clients' public keys, one per line, each optionally followed by its rights: "
+       "pub=PATTERN[,PATTERN...] (topics it may publish to), sub=PATTERN[,PATTERN...] (what it "
+       "may subscribe to or receive from) and admin (topic, queue and subscription "
+       "management); a key with no rights listed may do everything. A client gives "
+       "--curve-key CLIENT.key and --server-key BROKER.pub (or EDATOOL_CURVE_KEY and "
+       "EDATOOL_SERVER_KEY).",
+       "# a key pair for the broker and one for a client\n"
+       "edatool keygen --out broker && edatool keygen --out alice\n"
+       "# a broker that admits alice, who may publish to orders.> only\n"
+       "echo \"$(cat alice.pub) pub=orders.>\" > keys && edatool broker --curve-secret broker.key "
+       "--authorized-keys keys\n"
+       "# alice publishes\n"
+       "edatool --curve-key alice.key --server-key broker.pub pub orders.new hello\n"},
       {"help", "print the help of edatool or of a command, with examples", setup_help,
        "Prints on stdout what edatool --help prints, or with a COMMAND what edatool COMMAND "
        "--help prints: its usage, options and examples. An unknown COMMAND is an error (exit 2) "
@@ -256,8 +277,12 @@ int report(const Error& error) {
 
 namespace {
 std::atomic<bool> stop_requested{false};
+std::atomic<bool> reload_requested{false};
 extern "C" void on_stop_signal(int) {
   stop_requested = true;
+}
+extern "C" void on_reload_signal(int) {
+  reload_requested = true;
 }
 }  // namespace
 
@@ -268,6 +293,14 @@ const std::atomic<bool>& install_stop_signals() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   return stop_requested;
+}
+
+std::atomic<bool>& install_reload_signal() {
+  struct sigaction sa {};
+  sa.sa_handler = on_reload_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGHUP, &sa, nullptr);
+  return reload_requested;
 }
 
 }  // namespace eda

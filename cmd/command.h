@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -20,6 +21,8 @@ inline constexpr std::chrono::seconds kAdminTimeout{5};
 struct GlobalOptions {
   std::string broker = "tcp://127.0.0.1:7670";
   std::string ns = "default";
+  std::string curve_key;   // --curve-key FILE: this client's CURVE secret key
+  std::string server_key;  // --server-key KEY|FILE: the broker's CURVE public key
   bool quiet = false;
   int verbose = 0;
 };
@@ -54,6 +57,8 @@ int report(const Error& error);
 
 // Set by SIGINT/SIGTERM once install_stop_signals() ran.
 const std::atomic<bool>& install_stop_signals();
+// Set by SIGHUP once install_reload_signal() ran; the reader clears it.
+std::atomic<bool>& install_reload_signal();
 
 Runner setup_broker(CLI::App& app, const GlobalOptions& global);
 Runner setup_pub(CLI::App& app, const GlobalOptions& global);
@@ -67,9 +72,15 @@ Runner setup_settle(CLI::App& app, const GlobalOptions& global);
 Runner setup_dlq(CLI::App& app, const GlobalOptions& global);
 Runner setup_recv(CLI::App& app, const GlobalOptions& global);
 Runner setup_bench(CLI::App& app, const GlobalOptions& global);
+Runner setup_keygen(CLI::App& app, const GlobalOptions& global);
 Runner setup_help(CLI::App& app, const GlobalOptions& global);
 Runner setup_completion(CLI::App& app, const GlobalOptions& global);
 Runner setup_man(CLI::App& app, const GlobalOptions& global);
+
+class BrokerConnection;
+// Opens a connection to --broker, with CURVE when --curve-key and
+// --server-key are given. Errors: a bad URL or key (usage, exit 2).
+Result<std::unique_ptr<BrokerConnection>> connect_broker(const GlobalOptions& global);
 
 struct SubscribeConfig;
 struct OutputOptions;

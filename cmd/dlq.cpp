@@ -84,10 +84,10 @@ bool settle_all(QueueClient& client, const std::vector<ReceivedMessage>& batch,
 // published is abandoned and stays in the dead-letter queue; if part of it
 // was published, that part is then in both (at least once, never lost).
 int resubmit(const GlobalOptions& g, const DlqOptions& o, const std::string& dlq) {
-  auto receiving = BrokerConnection::open(g.broker);
+  auto receiving = connect_broker(g);
   if (!receiving) return report(receiving.error());
   // Publishing has its own connection: each side reads only its own answers.
-  auto publishing = BrokerConnection::open(g.broker);
+  auto publishing = connect_broker(g);
   if (!publishing) return report(publishing.error());
   // Receiving from a missing topic would create it: look first.
   auto topics = list_topics(**receiving, dlq, kAdminTimeout);
@@ -142,7 +142,7 @@ int run_dlq(const DlqOptions& o, const GlobalOptions& g) {
     return report(invalid_argument("--format and --template are for listing, not --resubmit"));
   std::string dlq = dead_letter_topic(o.queue);
   if (o.resubmit) return resubmit(g, o, dlq);
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return report(connection.error());
   return list_dead_letters(**connection, o, dlq);
 }

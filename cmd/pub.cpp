@@ -107,7 +107,7 @@ int run_pub(const PubOptions& o, const GlobalOptions& g) {
   }
   auto source = make_source(o);
   if (!source) return report(source.error());
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return report(connection.error());
 
   const std::atomic<bool>& stop = install_stop_signals();

@@ -107,7 +107,7 @@ int run_queue(const QueueOptions& o, const GlobalOptions& g) {
   }
   auto config = group_config(o.settings);
   if (!config) return report(config.error());
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return report(connection.error());
   BrokerConnection& c = **connection;
   if (o.create->parsed()) {

@@ -64,7 +64,7 @@ struct Held {
 class Receiver {
  public:
   Receiver(BrokerConnection& c, const RecvConfig& config, EnvelopeSink& sink, HandlerPool* pool)
-      : config_(config), url_(c.url()), client_(c, config.target), sink_(sink), pool_(pool) {}
+      : config_(config), conn_(c), client_(c, config.target), sink_(sink), pool_(pool) {}
 
   Result<int> run(const std::atomic<bool>& stop);
 
@@ -82,7 +82,7 @@ class Receiver {
   void abandon_held();
 
   const RecvConfig& config_;
-  std::string url_;
+  const BrokerConnection& conn_;
   QueueClient client_;
   EnvelopeSink& sink_;
   HandlerPool* pool_;
@@ -267,8 +267,7 @@ Result<int> Receiver::run(const std::atomic<bool>& stop) {
     if (counted_out() && idle()) return kExitOk;
     // As sub does: no broker at the start is a failure, not a silent wait.
     if (!client_.reached() && Clock::now() - started_ >= kAdminTimeout)
-      return runtime_error(fmt::format("cannot reach a broker at {} within {}", url_,
-                                       format_duration(kAdminTimeout)));
+      return runtime_error(conn_.cannot_reach(kAdminTimeout));
     if (config_.wait && idle() && !client_.requesting() &&
         Clock::now() - last_message_ >= *config_.wait) {
       if (!config_.count) return kExitOk;
@@ -319,7 +318,7 @@ int run_receive(const RecvConfig& config, const OutputOptions& output, const Glo
     if (!created) return report(created.error());
     pool = std::move(*created);
   }
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return report(connection.error());
   const std::atomic<bool>& stop = install_stop_signals();
   Receiver receiver(**connection, config, **sink, pool.get());

@@ -73,7 +73,7 @@ Status read_log(const ReplayOptions& o, const ReplayPlan& plan, EnvelopeSink& si
   ReplaySink paced(sink, plan.to, plan.speed, &stop);
   if (!o.data.empty())
     return read_offline({o.data, g.ns, o.names, plan.from, plan.filter}, paced, stop);
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return connection.error();
   SubscribeConfig config;
   config.patterns = o.names;
@@ -90,7 +90,7 @@ Status read_log(const ReplayOptions& o, const ReplayPlan& plan, EnvelopeSink& si
 // keys and headers.
 int republish(const ReplayOptions& o, const ReplayPlan& plan, const GlobalOptions& g,
               const std::atomic<bool>& stop) {
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return report(connection.error());
   int fds[2];
   if (::pipe(fds) != 0) return report(runtime_error("cannot create a pipe"));

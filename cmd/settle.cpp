@@ -77,7 +77,7 @@ int run_settle(const SettleOptions& o, const GlobalOptions& g) {
   if (!target) return report(target.error());
   auto batch = parse_settlements(o);
   if (!batch) return report(batch.error());
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return report(connection.error());
   auto errors = settle_now(**connection, *target, *batch, kAdminTimeout);
   if (!errors) return report(errors.error());

@@ -39,7 +39,7 @@ int run_group_member(const SubOptions& o, const GlobalOptions& g) {
   auto from = parse_position(o.from, now_ms());
   if (!from) return report(from.error());
   if (o.count == 0 || o.count < -1) return report(invalid_argument("-n must be a positive count"));
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return report(connection.error());
   Status created =
       create_group(**connection, {*target, ConsumerGroupConfig{}, {}, *from}, kAdminTimeout);
@@ -78,7 +78,7 @@ int run_subscription(const SubscribeConfig& config, const OutputOptions& output,
                      const GlobalOptions& g) {
   auto sink = make_stdout_sink(output);
   if (!sink) return report(sink.error());
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return report(connection.error());
   const std::atomic<bool>& stop = install_stop_signals();
   auto end = subscribe(**connection, config, **sink, stop);

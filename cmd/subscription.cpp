@@ -79,7 +79,7 @@ int run_subscription_command(const SubscriptionOptions& o, const GlobalOptions& 
   } else if (Status s = validate_pattern(o.pattern); !s) {
     return report(s.error());
   }
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return report(connection.error());
   if (create) {
     if (Status s = create_group(**connection, *create, kAdminTimeout); !s) return report(s.error());

@@ -76,7 +76,7 @@ Runner setup_tail(CLI::App& app, const GlobalOptions& global) {
     if (auto filter = parse_filter_option(o->filter); !filter) return report(filter.error());
     // A filter means a topic; without one, NAME may be a queue.
     if (o->filter.empty() || o->name.find(':') != std::string::npos) {
-      auto connection = BrokerConnection::open(global.broker);
+      auto connection = connect_broker(global);
       if (!connection) return report(connection.error());
       auto queue = queue_named(**connection, o->name);
       if (!queue) return report(queue.error());

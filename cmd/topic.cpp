@@ -48,7 +48,7 @@ void print_stats(const std::vector<TopicInfo>& topics, bool json) {
 }
 
 int run_topic(const TopicOptions& o, const GlobalOptions& g) {
-  auto connection = BrokerConnection::open(g.broker);
+  auto connection = connect_broker(g);
   if (!connection) return report(connection.error());
   if (o.remove->parsed()) {
     if (Status s = validate_topic(o.name); !s) return report(s.error());

@@ -33,9 +33,7 @@ Result<Reply> request_reply(BrokerConnection& c, const proto::Message& m, uint64
   }
   // Unreachable is a runtime failure (exit 1), as for pub and sub; a broker
   // that took the request and did not answer in time is a timeout (exit 3).
-  if (!sent)
-    return runtime_error(
-        fmt::format("cannot reach a broker at {} within {}", c.url(), format_duration(timeout)));
+  if (!sent) return runtime_error(c.cannot_reach(timeout));
   return Error{ErrorKind::kTimeout, fmt::format("no answer from the broker at {} within {}",
                                                 c.url(), format_duration(timeout))};
 }

@@ -5,10 +5,21 @@
 #include <atomic>
 #include <cstring>
 
+#include "core/duration.h"
+#include "core/log.h"
+
 namespace eda {
 
-BrokerConnection::BrokerConnection(std::string url)
-    : url_(std::move(url)), context_(1), socket_(context_, zmq::socket_type::dealer) {
+BrokerConnection::BrokerConnection(std::string url, const ClientCurve& curve)
+    : url_(std::move(url)),
+      context_(1),
+      socket_(context_, zmq::socket_type::dealer),
+      curve_public_key_(curve.client.public_key) {
+  if (curve.enabled()) {
+    socket_.set(zmq::sockopt::curve_serverkey, curve.server_key);
+    socket_.set(zmq::sockopt::curve_publickey, curve.client.public_key);
+    socket_.set(zmq::sockopt::curve_secretkey, curve.client.secret_key);
+  }
   socket_.set(zmq::sockopt::immediate, 1);
   socket_.set(zmq::sockopt::sndhwm, 0);
   socket_.set(zmq::sockopt::rcvhwm, 0);
@@ -20,8 +31,10 @@ BrokerConnection::BrokerConnection(std::string url)
   socket_.set(zmq::sockopt::heartbeat_timeout, 5000);
   static std::atomic<uint64_t> monitors{0};
   std::string endpoint = fmt::format("inproc://edatool-monitor-{}", monitors++);
-  if (zmq_socket_monitor(socket_.handle(), endpoint.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
-    throw zmq::error_t();
+  int events = ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+  if (zmq_socket_monitor(socket_.handle(), endpoint.c_str(), events) != 0) throw zmq::error_t();
   monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
   monitor_.connect(endpoint);
 }
@@ -30,15 +43,63 @@ void BrokerConnection::read_monitor_events() {
   // Each event is two frames: [u16 event, u32 value] and the endpoint.
   while (auto event = receive_message(monitor_)) {
     uint16_t id = 0;
-    if (!event->parts.empty() && event->parts[0].size() >= 2)
+    uint32_t value = 0;
+    if (!event->parts.empty() && event->parts[0].size() >= 6) {
       std::memcpy(&id, event->parts[0].data(), 2);
+      std::memcpy(&value, static_cast<const char*>(event->parts[0].data()) + 2, 4);
+    }
     if (id == ZMQ_EVENT_DISCONNECTED) ++disconnects_;
+    if (id == ZMQ_EVENT_CONNECTED) connected_ = true;
+    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) handshaken_ = true;
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+        id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+      on_handshake_failed(id, value);
   }
 }
 
-Result<std::unique_ptr<BrokerConnection>> BrokerConnection::open(const std::string& url) {
+void BrokerConnection::on_handshake_failed(uint16_t event, uint32_t value) {
+  if (handshake_failure_) return;  // the first one says it; reconnects repeat it
+  log_debug("handshake with {} failed: monitor event {:#x}, value {:#x}", url_, event, value);
+  std::string env = "(or EDATOOL_CURVE_KEY and EDATOOL_SERVER_KEY)";
+  std::string why;
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+    why = fmt::format(
+        "the broker refused this client's CURVE key {} (ZAP status {}): check that it is "
+        "listed in the broker's --authorized-keys file",
+        curve_public_key_, value);
+  else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH && curve_public_key_.empty())
+    why = fmt::format("the broker uses CURVE: give --curve-key FILE and --server-key KEY {}", env);
+  else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+    why = fmt::format("the broker does not use CURVE: drop --curve-key and --server-key {}", env);
+  else if (curve_public_key_.empty() || ++unexplained_failures_ < 3)
+    // The peer hung up without saying why (it found the mismatch first, or
+    // could not decrypt our HELLO): a later attempt may tell more. A
+    // plaintext client just keeps trying (cannot_reach gives the hint).
+    return;
+  else
+    why =
+        "the broker ended the CURVE handshake: check that --server-key is the broker's "
+        "public key and that the broker uses CURVE (--curve-secret)";
+  handshake_failure_ =
+      runtime_error(fmt::format("authentication failed at the broker at {}: {}", url_, why));
+}
+
+std::string BrokerConnection::cannot_reach(std::chrono::milliseconds within) const {
+  std::string hint;
+  if (connected_ && !handshaken_)
+    hint = curve_public_key_.empty()
+               ? " (a connection was made but no handshake completed: is it a CURVE broker? "
+                 "see --server-key and --curve-key)"
+               : " (a connection was made but the CURVE handshake never completed: is "
+                 "--server-key the broker's public key?)";
+  return fmt::format("cannot reach a broker at {} within {}{}", url_, format_duration(within),
+                     hint);
+}
+
+Result<std::unique_ptr<BrokerConnection>> BrokerConnection::open(const std::string& url,
+                                                                 const ClientCurve& curve) {
   if (Status s = validate_endpoint(url); !s) return s.error();
-  std::unique_ptr<BrokerConnection> c(new BrokerConnection(url));
+  std::unique_ptr<BrokerConnection> c(new BrokerConnection(url, curve));
   try {
     c->socket_.connect(url);
   } catch (const zmq::error_t& e) {
@@ -48,6 +109,7 @@ Result<std::unique_ptr<BrokerConnection>> BrokerConnection::open(const std::stri
 }
 
 Result<std::optional<Reply>> BrokerConnection::receive() {
+  if (handshake_failure_) return *handshake_failure_;
   auto in = receive_message(socket_);
   if (!in) return std::optional<Reply>{};
   auto frames = split_frames(*in, 0);
@@ -71,7 +133,7 @@ BrokerConnection::Ready BrokerConnection::wait(std::chrono::milliseconds timeout
     throw;
   }
   if (items[1].revents & ZMQ_POLLIN) read_monitor_events();
-  r.readable = items[0].revents & ZMQ_POLLIN;
+  r.readable = (items[0].revents & ZMQ_POLLIN) || handshake_failure_;
   r.writable = items[0].revents & ZMQ_POLLOUT;
   r.fd_readable = fd >= 0 && (items[2].revents & (ZMQ_POLLIN | ZMQ_POLLERR));
   return r;

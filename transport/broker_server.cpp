@@ -28,6 +28,19 @@ BrokerServer::BrokerServer(BrokerConfig config, std::unique_ptr<BrokerEngine> en
               static_cast<int64_t>(engine_->config().max_message_bytes + (2u << 20)));
   router_.set(zmq::sockopt::heartbeat_ivl, 1000);
   router_.set(zmq::sockopt::heartbeat_timeout, 5000);
+  if (config_.curve) {
+    // The ZAP handler answers on this loop (poll_once), not on a thread of
+    // its own: the loop already owns the authorized keys for the rights
+    // checks, so admission and rights read one list, a SIGHUP reload swaps it
+    // between two requests, and nothing needs a lock. A handshake waits at
+    // most one loop round (bounded, with polls of at most 100 ms).
+    zap_ = zmq::socket_t(context_, zmq::socket_type::rep);
+    zap_.set(zmq::sockopt::linger, 0);
+    zap_.bind("inproc://zeromq.zap.01");
+    router_.set(zmq::sockopt::curve_server, 1);
+    router_.set(zmq::sockopt::curve_secretkey, config_.curve->secret_key);
+    router_.set(zmq::sockopt::zap_domain, "edatool");
+  }
 }
 
 BrokerServer::~BrokerServer() = default;
@@ -48,11 +61,17 @@ Result<std::vector<std::string>> BrokerServer::bind() {
 }
 
 void BrokerServer::poll_once(std::chrono::milliseconds timeout) {
-  zmq::pollitem_t items[2] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
-                              {nullptr, engine_->commit_fd(), ZMQ_POLLIN, 0}};
+  // The commit fd and the ZAP socket only when there are such.
+  zmq::pollitem_t items[3] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+                              {nullptr, engine_->commit_fd(), ZMQ_POLLIN, 0},
+                              {zap_.handle(), 0, ZMQ_POLLIN, 0}};
+  size_t count = 1;
+  if (engine_->commit_fd() >= 0) count = 2;
+  if (zap_) items[count++] = items[2];
   try {
-    zmq::poll(items, engine_->commit_fd() >= 0 ? 2 : 1, timeout);
-    if (items[1].revents & ZMQ_POLLIN) finish_commits();
+    zmq::poll(items, count, timeout);
+    if (engine_->commit_fd() >= 0 && (items[1].revents & ZMQ_POLLIN)) finish_commits();
+    if (zap_ && (items[count - 1].revents & ZMQ_POLLIN)) handle_zap();
     // A bounded round, so deliveries and commits are not starved by a flood of requests.
     for (int i = 0; i < 10000; ++i) {
       auto in = receive_message(router_);
@@ -68,6 +87,7 @@ void BrokerServer::poll_once(std::chrono::milliseconds timeout) {
 void BrokerServer::run(const std::atomic<bool>& stop) {
   auto last_sweep = Clock::now();
   while (!stop.load()) {
+    if (config_.reload_keys && config_.reload_keys->exchange(false)) reload_authorized_keys();
     poll_once(poll_timeout());
     serve_parked_receives();
     if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
@@ -99,6 +119,11 @@ void BrokerServer::finish_commits() {
 
 void BrokerServer::handle(const Incoming& in) {
   std::string peer = in.parts[0].to_string();
+  // The routing id is made by the ROUTER; the frames after it carry the
+  // connection's properties.
+  const char* user_id =
+      zap_ && in.parts.size() > 1 ? zmq_msg_gets(in.parts[1].handle(), "User-Id") : nullptr;
+  caller_key_ = user_id ? user_id : "";
   auto frames = split_frames(in, 1);
   Peer& p = peers_[peer];
   p.last_seen = Clock::now();
@@ -166,6 +191,8 @@ void BrokerServer::handle_publish(const std::string& peer, std::string_view body
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  for (const Envelope& e : m->envelopes)
+    if (!permitted(peer, m->req_id, Right::kPublish, e.topic)) return;
   auto receipt = engine_->publish(std::move(m->envelopes), now_ms());
   if (!receipt) {
     bool storage = receipt.error().kind == ErrorKind::kRuntime;
@@ -190,6 +217,8 @@ void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::strin
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  for (const std::string& pattern : m->patterns)
+    if (!permitted(peer, m->req_id, Right::kSubscribe, pattern)) return;
   if (auto old = p.subscriptions.find(m->sub_id); old != p.subscriptions.end()) {
     engine_->unsubscribe(old->second);
     owners_.erase(old->second);
@@ -236,6 +265,7 @@ void BrokerServer::handle_list_topics(const std::string& peer, std::string_view 
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   if (Status s = validate_pattern(m->pattern); !s)
     return reply_error(peer, m->req_id, ErrorCode::kRejected, s.error().message);
   proto::TopicList list{m->req_id, {}};
@@ -250,6 +280,7 @@ void BrokerServer::handle_delete_topic(const std::string& peer, std::string_view
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   if (Status s = engine_->delete_topic(m->name); !s)
     return reply_error(peer, m->req_id, ErrorCode::kNotFound, s.error().message);
   log_info("topic {} deleted", m->name);

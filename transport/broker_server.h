@@ -7,19 +7,33 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 #include <zmq.hpp>
 
+#include "core/authorized_keys.h"
 #include "core/broker_engine.h"
 #include "core/result.h"
 #include "transport/zmq_io.h"
 
 namespace eda {
 
+// CURVE on every endpoint, admitting only the listed keys (docs/PROTOCOL.md
+// "Security").
+struct CurveServerConfig {
+  std::string secret_key;            // the broker's, Z85
+  std::string authorized_keys_path;  // reread when BrokerConfig::reload_keys is set
+  AuthorizedKeys authorized_keys;    // as first read
+};
+
 struct BrokerConfig {
   std::vector<std::string> binds;
+  std::optional<CurveServerConfig> curve{};  // none: plaintext
+  // Set from outside (SIGHUP); the loop clears it and rereads the authorized
+  // keys file. A file that does not parse keeps the old list.
+  std::atomic<bool>* reload_keys = nullptr;
   // A client silent this long is forgotten (its subscriptions end). Live
   // clients ping every second; a stalled one resubscribes when it wakes.
   std::chrono::milliseconds peer_timeout{30000};
@@ -54,6 +68,17 @@ class BrokerServer {
   };
 
   void handle(const Incoming& in);
+  // Security: broker_server_auth.cpp.
+  enum class Right { kPublish, kSubscribe, kAdmin };
+  // Answers the ZAP requests waiting on zap_ (RFC 27): admits listed keys.
+  void handle_zap();
+  void reload_authorized_keys();
+  // Without CURVE, or when the current request's key has `right` on `name`
+  // (a topic or pattern; ignored for kAdmin): true. Else replies PERMISSION
+  // to `req_id`, naming the key and the missing right, and returns false.
+  // The current request's rights; null without CURVE or for a key no longer listed.
+  const KeyRights* caller_rights() const;
+  bool permitted(const std::string& peer, uint64_t req_id, Right right, std::string_view name);
   void handle_publish(const std::string& peer, std::string_view body);
   void handle_subscribe(const std::string& peer, Peer& p, std::string_view body);
   void handle_credit(const std::string& peer, Peer& p, std::string_view body);
@@ -88,6 +113,10 @@ class BrokerServer {
   BrokerConfig config_;
   zmq::context_t context_;
   zmq::socket_t router_;
+  zmq::socket_t zap_;  // REP at inproc://zeromq.zap.01 when CURVE is on
+  // The CURVE key (Z85) of the request being handled, from its User-Id
+  // property (the ZAP handler's user id); empty without CURVE.
+  std::string caller_key_;
   std::unique_ptr<BrokerEngine> engine_;
   uint64_t instance_;
   struct PendingReply {

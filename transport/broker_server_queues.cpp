@@ -47,6 +47,7 @@ void BrokerServer::handle_receive(const std::string& peer, Peer& p, std::string_
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  if (!permitted(peer, m->req_id, Right::kSubscribe, m->topic)) return;
   m->max = std::clamp<uint64_t>(m->max, 1, kMaxReceive);
   auto wait = std::chrono::milliseconds(std::min(m->wait_ms, kMaxWaitMs));
   ConsumerId consumer = m->mode == proto::ReceiveMode::kPeekLock ? p.consumer : 0;
@@ -113,6 +114,7 @@ void BrokerServer::handle_settle(const std::string& peer, std::string_view body)
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  if (!permitted(peer, m->req_id, Right::kSubscribe, m->topic)) return;
   auto receipt = engine_->settle({m->topic, m->group}, m->settlements, now_ms());
   if (!receipt)
     return reply_error(peer, m->req_id, code_for(receipt.error()), receipt.error().message);
@@ -126,6 +128,7 @@ void BrokerServer::handle_peek(const std::string& peer, std::string_view body) {
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  if (!permitted(peer, m->req_id, Right::kSubscribe, m->topic)) return;
   auto records = engine_->peek({m->topic, m->group}, std::min(m->max, kMaxReceive));
   if (!records)
     return reply_error(peer, m->req_id, code_for(records.error()), records.error().message);
@@ -139,6 +142,11 @@ void BrokerServer::handle_create_group(const std::string& peer, std::string_view
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  // A reader may set up its own group (sub --group, queue create) with the
+  // sub= right on the topic; admin may make any.
+  const KeyRights* rights = caller_rights();
+  bool reader = rights && rights->may_subscribe(m->request.target.topic);
+  if (!reader && !permitted(peer, m->req_id, Right::kAdmin, {})) return;
   if (Status s = engine_->create_group(m->request); !s)
     return reply_error(peer, m->req_id, code_for(s.error()), s.error().message);
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
@@ -150,6 +158,7 @@ void BrokerServer::handle_delete_group(const std::string& peer, std::string_view
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   if (Status s = engine_->delete_group(m->target); !s)
     return reply_error(peer, m->req_id, code_for(s.error()), s.error().message);
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
@@ -161,6 +170,7 @@ void BrokerServer::handle_list_groups(const std::string& peer, std::string_view 
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   reply(peer, proto::encode(proto::GroupList{m->req_id, engine_->groups()}));
 }
 

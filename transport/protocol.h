@@ -61,9 +61,10 @@ enum class ErrorCode : uint16_t {
   kRejected = 3,             // a valid frame the broker refuses: bad topic or pattern, too large
   kUnknownSubscription = 5,  // sub_id unknown to this broker (restarted, or session expired)
   kInternal = 6,
-  kStorage = 7,   // could not store or sync the batch (disk full, I/O error)
-  kNotFound = 8,  // no such topic, queue or group
-  kConflict = 9,  // the queue or group exists with other settings
+  kStorage = 7,      // could not store or sync the batch (disk full, I/O error)
+  kNotFound = 8,     // no such topic, queue or group
+  kConflict = 9,     // the queue or group exists with other settings
+  kPermission = 10,  // the client's CURVE key lacks the right (pub=, sub=, admin)
 };
 
 std::string_view command_name(Command c);

@@ -329,11 +329,13 @@ Status PublishRun::check_timers() {
     last_heard_ = now;  // nothing owed by the broker; silence is fine
     return ok_status();
   }
-  if (!config_.timeout && now - last_heard_ >= config_.unreachable_after)
+  if (!config_.timeout && now - last_heard_ >= config_.unreachable_after) {
+    std::string what = heard_ ? fmt::format("no answer from the broker at {} for {}", conn_.url(),
+                                            format_duration(config_.unreachable_after))
+                              : conn_.cannot_reach(config_.unreachable_after);
     return runtime_error(
-        fmt::format("{} {} for {}; {} of {} messages not confirmed",
-                    heard_ ? "no answer from the broker at" : "cannot reach a broker at",
-                    conn_.url(), format_duration(config_.unreachable_after), waiting, numbered_));
+        fmt::format("{}; {} of {} messages not confirmed", what, waiting, numbered_));
+  }
   if (now - last_heard_ >= std::chrono::seconds(1) && now - last_ping_ >= std::chrono::seconds(1)) {
     conn_.send(proto::encode(proto::Ping{conn_.next_request_id()}));
     last_ping_ = now;

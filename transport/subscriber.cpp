@@ -143,6 +143,8 @@ SubscribeRun::Step SubscribeRun::handle(const Reply& r) {
       }
       if (m->req_id == subscribe_req_ && m->code == proto::ErrorCode::kRejected)
         return Result<SubscribeEnd>(invalid_argument(m->text));
+      if (m->code == proto::ErrorCode::kPermission)  // the text names the key and the right
+        return Result<SubscribeEnd>(runtime_error(m->text));
       return Result<SubscribeEnd>(runtime_error(fmt::format("broker error: {}", m->text)));
     }
     default:
@@ -155,9 +157,7 @@ SubscribeRun::Step SubscribeRun::check_timers() {
   if (config_.timeout && now - start_ >= *config_.timeout) {
     if (Status s = sink_.flush(); !s) return Result<SubscribeEnd>(s.error());
     if (!subscribed_)
-      return Result<SubscribeEnd>(
-          Error{ErrorKind::kTimeout, fmt::format("cannot reach a broker at {} within {}",
-                                                 conn_.url(), format_duration(*config_.timeout))});
+      return Result<SubscribeEnd>(Error{ErrorKind::kTimeout, conn_.cannot_reach(*config_.timeout)});
     if (!config_.count && !config_.exit_at_end)
       return Result<SubscribeEnd>(SubscribeEnd::kTimedOut);
     std::string got = config_.count
@@ -169,9 +169,7 @@ SubscribeRun::Step SubscribeRun::check_timers() {
   }
   auto silent = now - last_heard_;
   if (!subscribed_ && !config_.timeout && silent >= config_.unreachable_after)
-    return Result<SubscribeEnd>(
-        runtime_error(fmt::format("cannot reach a broker at {} within {}", conn_.url(),
-                                  format_duration(config_.unreachable_after))));
+    return Result<SubscribeEnd>(runtime_error(conn_.cannot_reach(config_.unreachable_after)));
   if (subscribed_ && silent >= config_.unreachable_after && !warned_silence_) {
     log_info("no answer from the broker at {} for {}; still waiting", conn_.url(),
              format_duration(config_.unreachable_after));
