@@ -9,7 +9,9 @@
 #include <zmq.hpp>
 
 #include "core/envelope_source.h"
+#include "transport/admin_client.h"
 #include "transport/broker_connection.h"
+#include "transport/curve_keys.h"
 #include "transport/protocol.h"
 #include "transport/publisher.h"
 #include "transport/subscriber.h"
@@ -23,11 +25,10 @@ using Clock = std::chrono::steady_clock;
 // A broker on a free port, served by its own thread until destroyed.
 class TestBroker {
  public:
-  explicit TestBroker(EngineConfig engine_config = {}) {
+  explicit TestBroker(EngineConfig engine_config = {}, BrokerConfig config = {}) {
     std::vector<std::string> notes;
     auto engine = BrokerEngine::open(engine_config, notes);
     REQUIRE(engine.ok());
-    BrokerConfig config;
     config.binds = {"tcp://127.0.0.1:*"};
     server_ = std::make_unique<BrokerServer>(config, std::move(*engine));
     auto endpoints = server_->bind();
@@ -71,8 +72,8 @@ class CollectingSink : public EnvelopeSink {
   int flushes = 0;
 };
 
-std::unique_ptr<BrokerConnection> connect(const TestBroker& broker) {
-  auto c = BrokerConnection::open(broker.endpoint());
+std::unique_ptr<BrokerConnection> connect(const TestBroker& broker, const ClientCurve& curve = {}) {
+  auto c = BrokerConnection::open(broker.endpoint(), curve);
   REQUIRE(c.ok());
   return std::move(*c);
 }
@@ -88,9 +89,9 @@ std::vector<Envelope> payloads(int n, const std::string& prefix, size_t pad = 0)
 }
 
 Status publish_to(const TestBroker& broker, const std::string& topic,
-                  std::vector<Envelope> envelopes, PublishReport& report,
-                  EnvelopeStamp stamp = {}) {
-  auto conn = connect(broker);
+                  std::vector<Envelope> envelopes, PublishReport& report, EnvelopeStamp stamp = {},
+                  const ClientCurve& curve = {}) {
+  auto conn = connect(broker, curve);
   ListSource source(std::move(envelopes));
   stamp.topic = topic;
   PublishConfig config;
@@ -100,8 +101,8 @@ Status publish_to(const TestBroker& broker, const std::string& topic,
 }
 
 Result<SubscribeEnd> subscribe_to(const TestBroker& broker, SubscribeConfig config,
-                                  CollectingSink& sink) {
-  auto conn = connect(broker);
+                                  CollectingSink& sink, const ClientCurve& curve = {}) {
+  auto conn = connect(broker, curve);
   if (!config.timeout) config.timeout = 10s;
   std::atomic<bool> stop{false};
   return subscribe(*conn, config, sink, stop);
@@ -424,6 +425,57 @@ TEST_CASE("broker server: a raw client can publish and is confirmed", "[broker_s
     uint64_t first = req == 5 ? 0 : 3;
     CHECK(confirm->offsets == std::vector<uint64_t>{first, first + 1, first + 2});
   }
+}
+
+TEST_CASE("broker server: CURVE admits listed keys and holds them to their rights",
+          "[broker_server][curve]") {
+  auto broker_keys = generate_curve_key_pair();
+  auto alice = generate_curve_key_pair();
+  auto mallory = generate_curve_key_pair();
+  REQUIRE((broker_keys && alice && mallory));
+  auto listed = AuthorizedKeys::parse(alice->public_key + " pub=orders.> sub=orders.*\n", "keys");
+  REQUIRE(listed);
+  BrokerConfig config;
+  config.curve = CurveServerConfig{broker_keys->secret_key, "keys", std::move(*listed)};
+  TestBroker broker({}, config);
+  ClientCurve as_alice{*alice, broker_keys->public_key};
+  ClientCurve as_mallory{*mallory, broker_keys->public_key};
+
+  PublishReport report;
+  Status allowed = publish_to(broker, "orders.eu", payloads(3, "m"), report, {}, as_alice);
+  if (!allowed) FAIL("publish within pub=orders.> failed: " << allowed.error().message);
+  CHECK(report.confirmed == 3);
+
+  Status denied = publish_to(broker, "billing.eu", payloads(1, "m"), report, {}, as_alice);
+  REQUIRE_FALSE(denied);
+  CHECK_THAT(denied.error().message, Catch::Contains("permission denied: key " + alice->public_key +
+                                                     " may not publish to 'billing.eu'"));
+
+  CollectingSink sink;
+  SubscribeConfig sub;
+  sub.patterns = {"orders.*"};
+  sub.from = {Position::Kind::kEarliest, 0};
+  sub.count = 3;
+  auto got = subscribe_to(broker, sub, sink, as_alice);
+  if (!got) FAIL("subscribe within sub=orders.* failed: " << got.error().message);
+  CHECK(sink.envelopes.size() == 3);
+  sub.patterns = {"orders.>"};
+  auto wider = subscribe_to(broker, sub, sink, as_alice);
+  REQUIRE_FALSE(wider);
+  CHECK_THAT(wider.error().message, Catch::Contains("may not subscribe"));
+
+  auto admin = list_topics(*connect(broker, as_alice), ">", 5s);
+  REQUIRE_FALSE(admin);
+  CHECK_THAT(admin.error().message, Catch::Contains("lacks the admin right"));
+
+  auto refused = list_topics(*connect(broker, as_mallory), ">", 5s);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message, Catch::Contains("authentication failed"));
+  CHECK_THAT(refused.error().message, Catch::Contains(mallory->public_key));
+
+  auto plaintext = list_topics(*connect(broker), ">", 5s);
+  REQUIRE_FALSE(plaintext);
+  CHECK_THAT(plaintext.error().message, Catch::Contains("CURVE"));
 }
 
 }  // namespace
