@@ -2,7 +2,7 @@
 _edatool() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local path="" i word
-  local valued=" --ack --bind --broker --concurrency --count --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --format --from --fsync --group --header --help --id --json --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --publishers --quiet --rate --reason --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --set --size --speed --stored --subscribers --template --timeout --to --ttl --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
+  local valued=" --ack --authorized-keys --bind --broker --concurrency --count --curve-key --curve-secret --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --force --format --from --fsync --group --header --help --id --json --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --out --publishers --quiet --rate --reason --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --server-key --set --size --speed --stored --subscribers --template --timeout --to --ttl --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
   # The words before the cursor that are not options or their values name the subcommand.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
@@ -11,7 +11,7 @@ _edatool() {
       continue
     fi
     case "${path:+$path }$word" in
-      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'bench'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
+      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'bench'|'keygen'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
       *) break ;;
     esac
   done
@@ -20,6 +20,8 @@ _edatool() {
     ':--version') COMPREPLY=(); return ;;
     ':-b'|':--broker') COMPREPLY=(); return ;;
     ':--namespace') COMPREPLY=(); return ;;
+    ':--curve-key') COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    ':--server-key') COMPREPLY=(); return ;;
     ':-q'|':--quiet') COMPREPLY=(); return ;;
     ':-v'|':--verbose') COMPREPLY=(); return ;;
     'broker:-h'|'broker:--help') COMPREPLY=(); return ;;
@@ -32,6 +34,8 @@ _edatool() {
     'broker:--segment-bytes') COMPREPLY=(); return ;;
     'broker:--max-message-bytes') COMPREPLY=(); return ;;
     'broker:--dedup-window') COMPREPLY=(); return ;;
+    'broker:--curve-secret') COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    'broker:--authorized-keys') COMPREPLY=($(compgen -f -- "$cur")); return ;;
     'pub:-h'|'pub:--help') COMPREPLY=(); return ;;
     'pub:-k'|'pub:--key') COMPREPLY=(); return ;;
     'pub:-H'|'pub:--header') COMPREPLY=(); return ;;
@@ -120,89 +124,95 @@ _edatool() {
     'bench:--memory') COMPREPLY=(); return ;;
     'bench:--rate') COMPREPLY=(); return ;;
     'bench:--json') COMPREPLY=(); return ;;
+    'keygen:-h'|'keygen:--help') COMPREPLY=(); return ;;
+    'keygen:--out') COMPREPLY=(); return ;;
+    'keygen:--force') COMPREPLY=(); return ;;
     'help:-h'|'help:--help') COMPREPLY=(); return ;;
     'completion:-h'|'completion:--help') COMPREPLY=(); return ;;
     'man:-h'|'man:--help') COMPREPLY=(); return ;;
   esac
   case "$path" in
     '')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench help completion man' -- "$cur")); fi ;;
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench keygen help completion man' -- "$cur")); fi ;;
     'broker')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window --curve-secret --authorized-keys -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'pub')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -k --key -H --header --id -d --delimiter -0 --null --whole -f --file --json --msgpack --rate --no-confirm --timeout -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -k --key -H --header --id -d --delimiter -0 --null --whole -f --file --json --msgpack --rate --no-confirm --timeout -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'sub')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from -n --count -e --exit-at-end --timeout --filter --group --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from -n --count -e --exit-at-end --timeout --filter --group --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'recv')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --lock --ack --exec --concurrency --wait --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --lock --ack --exec --concurrency --wait --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'tail')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --lines -f --follow --filter --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --lines -f --follow --filter --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'replay')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from --to --speed --republish --data --filter --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from --to --speed --republish --data --filter --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'topic')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'list stats delete' -- "$cur")); fi ;;
     'topic list')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'topic stats')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'topic delete')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'subscription')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'create delete list' -- "$cur")); fi ;;
     'subscription create')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --filter --set --remove --lock --max-deliveries --ttl -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --filter --set --remove --lock --max-deliveries --ttl -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'subscription delete')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'subscription list')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'queue')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'create delete list stats' -- "$cur")); fi ;;
     'queue create')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --lock --max-deliveries --ttl -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --lock --max-deliveries --ttl -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'queue delete')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'queue list')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'queue stats')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'settle')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --reason --description -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --reason --description -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'dlq')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --resubmit --format --template -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --resubmit --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'bench')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --messages --size --publishers --subscribers --stored --memory --rate --json -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --messages --size --publishers --subscribers --stored --memory --rate --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'keygen')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --out --force -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'help')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench help completion man' -- "$cur")); fi ;;
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench keygen help completion man' -- "$cur")); fi ;;
     'completion')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")); fi ;;
     'man')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench help completion man' -- "$cur")); fi ;;
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench keygen help completion man' -- "$cur")); fi ;;
   esac
 }
 complete -F _edatool edatool
