@@ -2,7 +2,8 @@
 # Installs what is missing, builds, and runs every test through ctest:
 # once in a normal build and once under AddressSanitizer + UBSan.
 # EDATOOL_SKIP_SANITIZE=1 skips the second run (for a quick local loop).
-# Then it fuzzes the filter language for 60 s (EDATOOL_SKIP_FUZZ=1 skips that).
+# Then it fuzzes the filter language (60 s) and the protocol decoders (30 s)
+# (EDATOOL_SKIP_FUZZ=1 skips that).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_packages python3-zmq groff zsh fish
@@ -18,17 +19,19 @@ if [ "${EDATOOL_SKIP_SANITIZE:-0}" != 1 ]; then
   (cd build-asan && ctest --output-on-failure -j "$jobs")
 fi
 
-# The filter fuzz target (tests/fuzz/, clang's libFuzzer with ASan + UBSan):
-# first every input in tests/fuzz/crashes/ (each crashed it once), then 60 s
-# of fuzzing from a copy of the seed corpus. A crash fails the run and leaves
-# its input in build-fuzz/. EDATOOL_SKIP_FUZZ=1 skips this step.
+# The fuzz targets (tests/fuzz/, clang's libFuzzer with ASan + UBSan): the
+# filter language (first every input in tests/fuzz/crashes/, each crashed it
+# once, then 60 s from a copy of the seed corpus) and the protocol's body
+# decoders (30 s from nothing: its first byte picks the message type). A
+# crash fails the run and leaves its input in build-fuzz/.
+# EDATOOL_SKIP_FUZZ=1 skips this step.
 if [ "${EDATOOL_SKIP_FUZZ:-0}" != 1 ]; then
   ensure_packages clang-14 libclang-rt-14-dev
   if [ ! -f build-fuzz/CMakeCache.txt ]; then
     cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
       -DEDATOOL_FUZZ=ON -DEDATOOL_TESTS=OFF >/dev/null
   fi
-  cmake --build build-fuzz -j "$jobs" --target edatool_filter_fuzz
+  cmake --build build-fuzz -j "$jobs" --target edatool_filter_fuzz edatool_protocol_fuzz
   export ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   fuzz=build-fuzz/edatool_filter_fuzz
   crashes=(tests/fuzz/crashes/*)
@@ -38,4 +41,7 @@ if [ "${EDATOOL_SKIP_FUZZ:-0}" != 1 ]; then
   cp tests/fuzz/corpus/* "$corpus"
   "$fuzz" -dict=tests/fuzz/filter.dict -max_total_time=60 -max_len=512 -timeout=10 \
     -artifact_prefix=build-fuzz/ "$corpus"
+  mkdir "$corpus/protocol"
+  build-fuzz/edatool_protocol_fuzz -max_total_time=30 -max_len=4096 -timeout=10 \
+    -artifact_prefix=build-fuzz/ "$corpus/protocol"
 fi
