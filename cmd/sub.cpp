@@ -24,7 +24,6 @@ struct SubOptions {
   OutputOptions output;
 };
 
-
 // `sub TOPIC --group NAME`: joins (or creates, reading from --from) the durable
 // group and receives as `recv TOPIC:NAME` does.
 int run_group_member(const SubOptions& o, const GlobalOptions& g) {

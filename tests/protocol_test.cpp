@@ -47,6 +47,30 @@ std::string pack_array(const std::vector<Field>& fields) {
   return std::string(buf.data(), buf.size());
 }
 
+// Every malformed form of a position field is refused, naming what is wrong;
+// `with_position` packs a whole body around the given position.
+template <class T>
+void check_position_errors(const std::function<std::string(Field)>& with_position) {
+  auto position = [](auto kind, auto value) -> Field {
+    return [=](Packer& p) {
+      p.pack_array(2);
+      p.pack(kind);
+      p.pack(value);
+    };
+  };
+  auto error_of = [&](Field f) { return decode_error<T>(with_position(std::move(f))).message; };
+  for (uint64_t kind : {uint64_t{5}, UINT64_MAX})
+    CHECK_THAT(error_of(position(kind, int64_t{0})), Catch::Contains("kind is out of range"));
+  const Field one_element = [](Packer& p) {
+    p.pack_array(1);
+    p.pack(uint64_t{0});
+  };
+  CHECK_THAT(error_of(one_element), Catch::Contains("position"));
+  CHECK_THAT(error_of(position(std::string("earliest"), int64_t{0})), Catch::Contains("kind"));
+  CHECK_THAT(error_of(position(uint64_t{2}, std::string("5"))), Catch::Contains("value"));
+  CHECK_THAT(error_of(position(uint64_t{2}, uint64_t{INT64_MAX} + 1)), Catch::Contains("value"));
+}
+
 Envelope sample_envelope(int i) {
   Envelope e;
   e.id = "01HXZ5M8Q3J6W7Y8Z9A0B1C2D" + std::to_string(i);
@@ -718,40 +742,8 @@ TEST_CASE("protocol: SUBSCRIBE body with wrong fields", "[protocol]") {
     };
     CHECK_THAT(decode_error<Subscribe>(with(2, bad)).message, Catch::Contains("pattern"));
   }
-  SECTION("a position kind out of range") {
-    const Field bad = [](Packer& p) {
-      p.pack_array(2);
-      p.pack(uint64_t{5});
-      p.pack(int64_t{0});
-    };
-    CHECK_THAT(decode_error<Subscribe>(with(3, bad)).message, Catch::Contains("kind"));
-  }
-  SECTION("a position of one element") {
-    const Field bad = [](Packer& p) {
-      p.pack_array(1);
-      p.pack(uint64_t{0});
-    };
-    CHECK_THAT(decode_error<Subscribe>(with(3, bad)).message, Catch::Contains("position"));
-  }
-  SECTION("a position whose kind or value has the wrong type") {
-    const Field bad_kind = [](Packer& p) {
-      p.pack_array(2);
-      p.pack(std::string("earliest"));
-      p.pack(int64_t{0});
-    };
-    CHECK_THAT(decode_error<Subscribe>(with(3, bad_kind)).message, Catch::Contains("kind"));
-    const Field bad_value = [](Packer& p) {
-      p.pack_array(2);
-      p.pack(uint64_t{2});
-      p.pack(std::string("5"));
-    };
-    CHECK_THAT(decode_error<Subscribe>(with(3, bad_value)).message, Catch::Contains("value"));
-    const Field too_big = [](Packer& p) {
-      p.pack_array(2);
-      p.pack(uint64_t{2});
-      p.pack(uint64_t{INT64_MAX} + 1);
-    };
-    CHECK_THAT(decode_error<Subscribe>(with(3, too_big)).message, Catch::Contains("value"));
+  SECTION("a malformed position") {
+    check_position_errors<Subscribe>([&](Field f) { return with(3, std::move(f)); });
   }
   SECTION("a resume entry that is not topic -> offset") {
     const Field bad_value = [](Packer& p) {
@@ -1060,37 +1052,8 @@ TEST_CASE("protocol: CREATE_GROUP body with wrong fields", "[protocol][queues]")
     CHECK_THAT(decode_error<CreateGroup>(with(5, uint_field(UINT64_MAX))).message,
                Catch::Contains("ttl_ms"));
   }
-  SECTION("a position kind out of range") {
-    for (uint64_t kind : {uint64_t{5}, UINT64_MAX}) {
-      const Field bad = [kind](Packer& p) {
-        p.pack_array(2);
-        p.pack(kind);
-        p.pack(int64_t{0});
-      };
-      CHECK_THAT(decode_error<CreateGroup>(with(6, bad)).message,
-                 Catch::Contains("kind is out of range"));
-    }
-  }
-  SECTION("a position of one element") {
-    const Field bad = [](Packer& p) {
-      p.pack_array(1);
-      p.pack(uint64_t{0});
-    };
-    CHECK_THAT(decode_error<CreateGroup>(with(6, bad)).message, Catch::Contains("position"));
-  }
-  SECTION("a position whose kind or value has the wrong type") {
-    const Field bad_kind = [](Packer& p) {
-      p.pack_array(2);
-      p.pack(std::string("earliest"));
-      p.pack(int64_t{0});
-    };
-    CHECK_THAT(decode_error<CreateGroup>(with(6, bad_kind)).message, Catch::Contains("kind"));
-    const Field bad_value = [](Packer& p) {
-      p.pack_array(2);
-      p.pack(uint64_t{2});
-      p.pack(std::string("5"));
-    };
-    CHECK_THAT(decode_error<CreateGroup>(with(6, bad_value)).message, Catch::Contains("value"));
+  SECTION("a malformed position") {
+    check_position_errors<CreateGroup>([&](Field f) { return with(6, std::move(f)); });
   }
 }
 
