@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cmd/suggest.h"
+#include "core/topic.h"
 
 namespace eda {
 namespace {
@@ -41,9 +42,14 @@ std::unique_ptr<CommandLine> make_command_line() {
       ->type_name("URL")
       ->envname("EDATOOL_BROKER")
       ->capture_default_str();
-  app.add_option("--namespace", cl->global.ns, "namespace that isolates names")
+  app.add_option("--namespace", cl->global.ns,
+                 "namespace that isolates topics, queues and groups from other namespaces")
       ->type_name("NS")
       ->envname("EDATOOL_NAMESPACE")
+      ->check([](const std::string& ns) {
+        Status s = validate_namespace(ns);
+        return s ? std::string() : s.error().message;
+      })
       ->capture_default_str();
   app.add_option("--curve-key", cl->global.curve_key,
                  "this client's CURVE secret key: a .key file from edatool keygen")

@@ -49,7 +49,18 @@ Status parse_patterns(std::string_view list, std::vector<std::string>& into) {
   return ok_status();
 }
 
+// "ns=shop,billing": limits the key to those namespaces; not a right of its
+// own, so `KEY ns=shop` has every right within shop.
+Status parse_namespaces(std::string_view list, std::vector<std::string>& into) {
+  for (std::string_view ns : split_on(list, ',')) {
+    if (Status s = validate_namespace(ns); !s) return s.error();
+    into.emplace_back(ns);
+  }
+  return ok_status();
+}
+
 Status parse_right(std::string_view word, KeyRights& rights) {
+  if (word.starts_with("ns=")) return parse_namespaces(word.substr(3), rights.namespaces);
   rights.unrestricted = false;
   if (word == "admin") {
     rights.admin = true;
@@ -57,8 +68,8 @@ Status parse_right(std::string_view word, KeyRights& rights) {
   }
   if (word.starts_with("pub=")) return parse_patterns(word.substr(4), rights.publish);
   if (word.starts_with("sub=")) return parse_patterns(word.substr(4), rights.subscribe);
-  return invalid_argument(
-      fmt::format("unknown right '{}' (expected pub=PATTERNS, sub=PATTERNS or admin)", word));
+  return invalid_argument(fmt::format(
+      "unknown right '{}' (expected pub=PATTERNS, sub=PATTERNS, admin or ns=NAMES)", word));
 }
 
 }  // namespace
@@ -85,6 +96,11 @@ bool pattern_covers(std::string_view outer, std::string_view inner) {
 bool KeyRights::may_publish(std::string_view topic) const {
   return unrestricted || std::any_of(publish.begin(), publish.end(),
                                      [&](const std::string& p) { return topic_matches(p, topic); });
+}
+
+bool KeyRights::may_use_namespace(std::string_view ns) const {
+  return namespaces.empty() ||
+         std::find(namespaces.begin(), namespaces.end(), ns) != namespaces.end();
 }
 
 bool KeyRights::may_subscribe(std::string_view pattern) const {

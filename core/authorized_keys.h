@@ -5,8 +5,11 @@
 //   pub=PATTERN[,PATTERN...]   topics it may publish to
 //   sub=PATTERN[,PATTERN...]   what it may subscribe to or receive from
 //   admin                      list, create and delete topics, queues, groups
+//   ns=NAME[,NAME...]          the namespaces it may use (default: all);
+//                              the other rights apply within them
 // A line with no rights grants all of them; a line with any right grants only
 // those listed (`pub=orders.>` alone may publish to orders.> and nothing else).
+// `ns=` is a limit, not a right: `KEY ns=shop` has every right within shop.
 // Patterns are NATS-style topic patterns (core/topic.h). Empty lines and
 // lines starting with '#' are ignored; a key listed twice is an error.
 #pragma once
@@ -34,7 +37,9 @@ struct KeyRights {
   std::vector<std::string> publish;
   std::vector<std::string> subscribe;
   bool admin = false;
+  std::vector<std::string> namespaces;  // empty: every namespace
 
+  bool may_use_namespace(std::string_view ns) const;
   bool may_publish(std::string_view topic) const;
   // A subscription pattern, or a queue's topic (a topic is a pattern without wildcards).
   bool may_subscribe(std::string_view pattern) const;

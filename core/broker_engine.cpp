@@ -48,16 +48,20 @@ Result<std::unique_ptr<BrokerEngine>> BrokerEngine::open(const EngineConfig& con
   if (!dir) return dir.error();
   engine->data_dir_.emplace(std::move(*dir));
   engine->committer_ = std::make_unique<GroupCommitter>(posix_file_system(), config.fsync);
-  auto names = engine->data_dir_->topics(posix_file_system(), kNamespace);
-  if (!names) return names.error();
+  auto namespaces = engine->data_dir_->namespaces();
+  if (!namespaces) return namespaces.error();
   DiskLogOptions options{config.segment_bytes, true, engine->committer_.get()};
-  for (const std::string& name : *names) {
-    auto log = DiskLog::open(posix_file_system(), engine->data_dir_->topic_dir(kNamespace, name),
-                             options, notes);
-    if (!log) return log.error();
-    Topic& topic = engine->add_topic(name, std::move(*log));
-    engine->rebuild_dedup(topic, now_ms());
-    if (Status s = engine->recover_groups(topic, notes); !s) return s.error();
+  for (const std::string& ns : *namespaces) {
+    auto names = engine->data_dir_->topics(posix_file_system(), ns);
+    if (!names) return names.error();
+    for (const std::string& name : *names) {
+      auto log = DiskLog::open(posix_file_system(), engine->data_dir_->topic_dir(ns, name), options,
+                               notes);
+      if (!log) return log.error();
+      Topic& topic = engine->add_topic(ns, name, std::move(*log));
+      engine->rebuild_dedup(topic, now_ms());
+      if (Status s = engine->recover_groups(topic, notes); !s) return s.error();
+    }
   }
   return engine;
 }
@@ -79,34 +83,45 @@ void BrokerEngine::rebuild_dedup(Topic& t, int64_t now) {
   }
 }
 
-BrokerEngine::Topic& BrokerEngine::add_topic(const std::string& name,
+BrokerEngine::Topic& BrokerEngine::add_topic(std::string_view ns, const std::string& name,
                                              std::unique_ptr<TopicLog> log) {
   auto topic = std::make_unique<Topic>(config_);
+  topic->ns = ns;
   topic->name = name;
   topic->serial = ++topics_made_;
   topic->visible = log->next_offset();
   topic->log = std::move(log);
   Topic& t = *topic;
-  topics_.emplace(name, std::move(topic));
+  topics_.emplace(topic_key(ns, name), std::move(topic));
   return t;
 }
 
-Result<BrokerEngine::Topic*> BrokerEngine::topic_for_publish(const std::string& name) {
-  if (auto it = topics_.find(name); it != topics_.end()) return it->second.get();
+BrokerEngine::Topic* BrokerEngine::find_topic(std::string_view ns, std::string_view name) {
+  auto it = topics_.find(topic_key(ns, name));
+  return it == topics_.end() ? nullptr : it->second.get();
+}
+
+std::string BrokerEngine::topic_dir(const Topic& topic) const {
+  return data_dir_->topic_dir(topic.ns, topic.name);
+}
+
+Result<BrokerEngine::Topic*> BrokerEngine::topic_for_publish(std::string_view ns,
+                                                             const std::string& name) {
+  if (Topic* t = find_topic(ns, name)) return t;
   std::unique_ptr<TopicLog> log;
   if (data_dir_) {
     DiskLogOptions options{config_.segment_bytes, true, committer_.get()};
     auto disk =
-        DiskLog::create(posix_file_system(), data_dir_->topic_dir(kNamespace, name), options);
+        DiskLog::create(posix_file_system(), data_dir_->topic_dir(std::string(ns), name), options);
     if (!disk) return disk.error();
     log = std::move(*disk);
   } else {
     log = std::make_unique<MemoryLog>();
   }
-  Topic& topic = add_topic(name, std::move(log));
+  Topic& topic = add_topic(ns, name, std::move(log));
   // Subscriptions made before the topic existed see all of it.
   for (auto& [id, sub] : subs_)
-    if (sub->matches(name)) watch(*sub, id, topic, 0);
+    if (sub->matches(topic)) watch(*sub, id, topic, 0);
   return &topic;
 }
 
@@ -115,7 +130,8 @@ void BrokerEngine::watch(Subscription& sub, SubscriptionId id, Topic& topic, uin
   topic.watchers.push_back(id);
 }
 
-Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int64_t now_ms) {
+Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int64_t now_ms,
+                                             std::string_view ns) {
   if (batch.empty()) return PublishReceipt{};
   for (size_t i = 0; i < batch.size(); ++i) {
     const Envelope& e = batch[i];
@@ -127,7 +143,7 @@ Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int6
           fmt::format("message {} of the batch is {} bytes, over the broker's limit of {} bytes",
                       i + 1, n, config_.max_message_bytes));
   }
-  auto topic = topic_for_publish(batch[0].topic);
+  auto topic = topic_for_publish(ns, batch[0].topic);
   if (!topic) return topic.error();
   return store_batch(**topic, batch, now_ms, true);
 }
@@ -179,7 +195,7 @@ Result<PublishReceipt> BrokerEngine::store_batch(Topic& t, std::vector<Envelope>
   if (receipt.ticket == 0)
     make_visible(t, offset);
   else
-    pending_commits_.push_back({receipt.ticket, t.name, offset});
+    pending_commits_.push_back({receipt.ticket, topic_key(t.ns, t.name), offset});
   return receipt;
 }
 
@@ -219,9 +235,11 @@ Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request) 
     sub->filter = std::move(*filter);
   }
   SubscriptionId id = next_sub_id_++;
+  sub->ns = request.ns;
   sub->patterns = request.patterns;
-  for (auto& [name, topic] : topics_) {
-    if (!sub->matches(name)) continue;
+  for (auto& [key, topic] : topics_) {
+    if (!sub->matches(*topic)) continue;
+    const std::string& name = topic->name;
     auto resumed = request.resume.find(name);
     uint64_t start = resolve_position(*topic->log, request.from, topic->visible,
                                       accepted_by(sub->filter, *topic));
@@ -355,16 +373,17 @@ RecordFilter BrokerEngine::accepted_by(const std::optional<Filter>& filter, cons
 }
 
 void BrokerEngine::enforce_retention(int64_t now_ms) {
-  for (auto& [name, t] : topics_)
+  for (auto& [key, t] : topics_)
     if (Status s = t->log->enforce_retention(config_.retention, now_ms); !s)
-      log_error("topic {}: retention: {}", name, s.error().message);
+      log_error("topic {}: retention: {}", key, s.error().message);
 }
 
-std::vector<TopicInfo> BrokerEngine::topics() {
+std::vector<TopicInfo> BrokerEngine::topics(std::string_view ns) {
   std::vector<TopicInfo> out;
-  for (auto& [name, t] : topics_) {
-    TopicInfo info{name, t->log->earliest_offset(), t->visible, t->log->bytes(),
-                   0,    t->log->last_ts()};
+  for (auto& [key, t] : topics_) {
+    if (t->ns != ns) continue;
+    TopicInfo info{t->name, t->log->earliest_offset(), t->visible, t->log->bytes(),
+                   0,       t->log->last_ts()};
     std::vector<StoredRecord> first;
     std::string skipped;
     if (info.earliest_offset < info.next_offset &&
@@ -376,14 +395,14 @@ std::vector<TopicInfo> BrokerEngine::topics() {
   return out;
 }
 
-Status BrokerEngine::delete_topic(const std::string& name) {
-  auto it = topics_.find(name);
+Status BrokerEngine::delete_topic(const std::string& name, std::string_view ns) {
+  auto it = topics_.find(topic_key(ns, name));
   if (it == topics_.end())
     return Error{ErrorKind::kNotFound, fmt::format("no topic named '{}'", name)};
   Topic* t = it->second.get();
   for (auto& [id, sub] : subs_)
     std::erase_if(sub->cursors, [&](const Subscription::Cursor& c) { return c.topic == t; });
-  std::erase_if(pending_commits_, [&](const PendingCommit& p) { return p.topic == name; });
+  std::erase_if(pending_commits_, [&](const PendingCommit& p) { return p.topic == it->first; });
   Status s = t->log->destroy();
   topics_.erase(it);
   return s;

@@ -22,6 +22,7 @@
 #include "core/group_store.h"
 #include "core/position.h"
 #include "core/result.h"
+#include "core/topic.h"
 #include "core/topic_log.h"
 #include "core/ulid.h"
 
@@ -49,6 +50,10 @@ struct EngineConfig {
 
 using SubscriptionId = uint64_t;
 
+// Every name below lives in a namespace (DESIGN §4 `--namespace`; the
+// default one unless a request names another): topics, patterns, queues and
+// groups of one namespace never see another's.
+
 struct SubscribeRequest {
   std::vector<std::string> patterns;
   Position from;
@@ -58,6 +63,7 @@ struct SubscribeRequest {
   // Only messages it matches are delivered; empty: all. A syntax error fails
   // subscribe() with the filter's message.
   std::string filter;
+  std::string ns = std::string(kDefaultNamespace);
 };
 
 struct PublishReceipt {
@@ -92,6 +98,7 @@ std::string dead_letter_topic(std::string_view topic);
 struct GroupRequest {
   std::string topic;
   std::string group = std::string(kQueueGroup);
+  std::string ns = std::string(kDefaultNamespace);
 };
 
 // A durable subscription's rule (`subscription create`): which messages the
@@ -161,9 +168,11 @@ class BrokerEngine {
   BrokerEngine(const BrokerEngine&) = delete;
   BrokerEngine& operator=(const BrokerEngine&) = delete;
 
-  // Stores a batch for one topic, all or nothing: every envelope is checked
-  // first. Creates the topic on first use, fills in missing ids and ts.
-  Result<PublishReceipt> publish(std::vector<Envelope>&& batch, int64_t now_ms);
+  // Stores a batch for one topic of namespace `ns`, all or nothing: every
+  // envelope is checked first. Creates the topic on first use, fills in
+  // missing ids and ts.
+  Result<PublishReceipt> publish(std::vector<Envelope>&& batch, int64_t now_ms,
+                                 std::string_view ns = kDefaultNamespace);
 
   // Readable when tickets completed (group commit); -1 when none ever will.
   int commit_fd() const;
@@ -188,7 +197,7 @@ class BrokerEngine {
   Status create_group(const CreateGroupRequest& request);
   // Removes one group's state; the topic stays.
   Status delete_group(const GroupRequest& target);
-  std::vector<GroupInfo> groups();
+  std::vector<GroupInfo> groups(std::string_view ns = kDefaultNamespace);
   // Leases up to `max` messages; a missing queue group is created with the
   // defaults, and a missing topic with it. Dead letters due on the way are
   // moved to the dead-letter topic. Empty when nothing is available now.
@@ -207,8 +216,8 @@ class BrokerEngine {
   uint64_t receive_epoch() const { return receive_epoch_; }
 
   void enforce_retention(int64_t now_ms);
-  std::vector<TopicInfo> topics();
-  Status delete_topic(const std::string& name);
+  std::vector<TopicInfo> topics(std::string_view ns = kDefaultNamespace);
+  Status delete_topic(const std::string& name, std::string_view ns = kDefaultNamespace);
   // Writes index files so the next start is quick; called at shutdown.
   Status checkpoint();
 
@@ -219,12 +228,14 @@ class BrokerEngine {
   struct Subscription;
   struct Group;
   explicit BrokerEngine(const EngineConfig& config);
-  Result<Topic*> topic_for_publish(const std::string& name);
+  Topic* find_topic(std::string_view ns, std::string_view name);
+  Result<Topic*> topic_for_publish(std::string_view ns, const std::string& name);
+  std::string topic_dir(const Topic& topic) const;
   // Stores `batch` (all for topic `t`, validated), dropping ids seen within the
   // dedup window when `dedup`.
   Result<PublishReceipt> store_batch(Topic& t, std::vector<Envelope>& batch, int64_t now_ms,
                                      bool dedup);
-  Topic& add_topic(const std::string& name, std::unique_ptr<TopicLog> log);
+  Topic& add_topic(std::string_view ns, const std::string& name, std::unique_ptr<TopicLog> log);
   void watch(Subscription& sub, SubscriptionId id, Topic& topic, uint64_t start);
   void mark_ready(SubscriptionId id, Subscription& sub);
   void make_visible(Topic& topic, uint64_t next);
@@ -254,7 +265,7 @@ class BrokerEngine {
   SubscriptionId next_sub_id_ = 1;
   struct PendingCommit {
     uint64_t ticket;
-    std::string topic;
+    std::string topic;  // topic_key()
     uint64_t next_offset;
   };
   std::vector<PendingCommit> pending_commits_;

@@ -105,10 +105,9 @@ std::string dead_letter_topic(std::string_view topic) {
 }
 
 Status BrokerEngine::recover_groups(Topic& topic, std::vector<std::string>& notes) {
-  auto recovered = GroupStore::open_all(
-      posix_file_system(), data_dir_->topic_dir(kNamespace, topic.name), committer_.get(), notes);
+  std::string dir = topic_dir(topic);
+  auto recovered = GroupStore::open_all(posix_file_system(), dir, committer_.get(), notes);
   if (!recovered) return recovered.error();
-  std::string dir = data_dir_->topic_dir(kNamespace, topic.name);
   for (RecoveredGroup& r : *recovered) {
     auto group = std::make_unique<Group>(
         Group{&topic, r.name, std::move(r.group), std::move(r.store), {}, {}, {}});
@@ -133,12 +132,11 @@ Result<BrokerEngine::Group*> BrokerEngine::add_group(Topic& topic, const std::st
   ConsumerGroup state(config, start);
   std::unique_ptr<GroupStore> store;
   if (data_dir_) {
-    std::string dir = data_dir_->topic_dir(kNamespace, topic.name);
+    std::string dir = topic_dir(topic);
     if (!rule.empty())
       if (Status s = write_rule(posix_file_system(), dir, name, rule); !s) return s.error();
     auto created =
-        GroupStore::create(posix_file_system(), data_dir_->topic_dir(kNamespace, topic.name), name,
-                           config, state, committer_.get());
+        GroupStore::create(posix_file_system(), dir, name, config, state, committer_.get());
     if (!created) return created.error();
     store = std::move(*created);
   }
@@ -153,15 +151,14 @@ Result<BrokerEngine::Group*> BrokerEngine::find_group(const GroupRequest& target
                                                       bool create_queue) {
   if (Status s = validate_queue_topic(target.topic); !s) return s.error();
   if (Status s = validate_group_name(target.group); !s) return s.error();
-  Topic* topic = nullptr;
-  if (auto it = topics_.find(target.topic); it != topics_.end()) topic = it->second.get();
+  Topic* topic = find_topic(target.ns, target.topic);
   if (topic) {
     if (auto g = topic->groups.find(target.group); g != topic->groups.end()) return g->second.get();
   }
   if (!create_queue || target.group != kQueueGroup)
     return Error{ErrorKind::kNotFound, fmt::format("no {}", group_label(target))};
   if (!topic) {
-    auto created = topic_for_publish(target.topic);
+    auto created = topic_for_publish(target.ns, target.topic);
     if (!created) return created.error();
     topic = *created;
   }
@@ -175,7 +172,7 @@ Status BrokerEngine::create_group(const CreateGroupRequest& request) {
   if (request.config.lock_ms <= 0 || request.config.max_deliveries == 0 ||
       (request.config.ttl_ms && *request.config.ttl_ms <= 0))
     return invalid_argument("lock, max deliveries and ttl must be positive");
-  auto topic = topic_for_publish(target.topic);
+  auto topic = topic_for_publish(target.ns, target.topic);
   if (!topic) return topic.error();
   Topic& t = **topic;
   if (auto it = t.groups.find(target.group); it != t.groups.end()) {
@@ -198,22 +195,22 @@ Status BrokerEngine::delete_group(const GroupRequest& target) {
   Group& g = **group;
   Status s = g.store ? g.store->destroy() : ok_status();
   if (data_dir_ && !g.rule.empty())
-    if (Status r = posix_file_system().remove(
-            rule_path(data_dir_->topic_dir(kNamespace, g.topic->name), g.name));
-        !r && s)
+    if (Status r = posix_file_system().remove(rule_path(topic_dir(*g.topic), g.name)); !r && s)
       s = r;
   g.topic->groups.erase(g.name);
   ++receive_epoch_;  // parked receives on it find out
   return s;
 }
 
-std::vector<GroupInfo> BrokerEngine::groups() {
+std::vector<GroupInfo> BrokerEngine::groups(std::string_view ns) {
   std::vector<GroupInfo> out;
-  for (auto& [name, t] : topics_) {
+  for (auto& [key, t] : topics_) {
+    if (t->ns != ns) continue;
     for (auto& [group_name, g] : t->groups) {
       g->state.skip_to(t->log->earliest_offset());
       (void)persist(*g);
-      GroupInfo info{name, group_name, g->state.config(), g->rule, g->state.stats(t->visible), 0};
+      GroupInfo info{t->name, group_name, g->state.config(), g->rule, g->state.stats(t->visible),
+                     0};
       if (info.stats.oldest_pending) {
         auto records = read_offsets(*t, {*info.stats.oldest_pending});
         if (!records.empty()) info.oldest_pending_ts = records.front().ts;
@@ -275,7 +272,7 @@ Result<uint64_t> BrokerEngine::persist(Group& g) {
 // rehash topics_, under a loop over it.
 std::vector<BrokerEngine::Group*> BrokerEngine::all_groups() {
   std::vector<Group*> all;
-  for (auto& [name, t] : topics_)
+  for (auto& [key, t] : topics_)
     for (auto& [group_name, g] : t->groups) all.push_back(g.get());
   return all;
 }
@@ -308,7 +305,7 @@ void BrokerEngine::move_to_dead_letters(Group& g, const std::vector<DeadLetter>&
     copies.push_back(std::move(*e));
   }
   if (copies.empty()) return;
-  auto target = topic_for_publish(copies.front().topic);
+  auto target = topic_for_publish(source.ns, copies.front().topic);
   if (!target) {
     log_error("{}: cannot create its dead-letter topic: {}", source.name, target.error().message);
     return;
@@ -404,9 +401,9 @@ Result<std::vector<StoredRecord>> BrokerEngine::peek(const GroupRequest& target,
     // A queue not created yet reads as a new one would: the topic from its start.
     if (group.error().kind != ErrorKind::kNotFound || target.group != kQueueGroup)
       return group.error();
-    auto it = topics_.find(target.topic);
-    if (it == topics_.end()) return std::vector<StoredRecord>{};
-    Topic& t = *it->second;
+    Topic* topic = find_topic(target.ns, target.topic);
+    if (!topic) return std::vector<StoredRecord>{};
+    Topic& t = *topic;
     ConsumerGroup fresh(ConsumerGroupConfig{}, t.log->earliest_offset());
     return read_offsets(t, fresh.peek(max, t.visible));
   }
@@ -488,7 +485,7 @@ void BrokerEngine::expire_locks(int64_t now_ms) {
 
 std::optional<int64_t> BrokerEngine::next_lock_expiry() const {
   std::optional<int64_t> next;
-  for (const auto& [name, t] : topics_)
+  for (const auto& [key, t] : topics_)
     for (const auto& [group_name, g] : t->groups)
       if (auto due = g->state.next_lock_expiry(); due && (!next || *due < *next)) next = due;
   return next;

@@ -17,11 +17,17 @@
 
 namespace eda {
 
-// Until namespaces reach the protocol (issue 8), everything lives in this one.
-inline constexpr const char* kNamespace = "default";
+// topics_ is keyed by namespace and name together.
+inline std::string topic_key(std::string_view ns, std::string_view name) {
+  std::string key;
+  key.reserve(ns.size() + 1 + name.size());
+  key.append(ns).append(1, '/').append(name);
+  return key;
+}
 
 struct BrokerEngine::Topic {
   Topic(const EngineConfig& c) : dedup(c.dedup_window_ms, c.dedup_max_ids) {}
+  std::string ns;
   std::string name;
   uint64_t serial = 0;  // never reused, unlike the name: a deleted topic made again gets another
   std::unique_ptr<TopicLog> log;
@@ -36,6 +42,7 @@ struct BrokerEngine::Subscription {
     Topic* topic;
     uint64_t next;
   };
+  std::string ns;  // sees only this namespace's topics
   std::vector<std::string> patterns;
   std::optional<Filter> filter;  // none: every record
   std::vector<Cursor> cursors;
@@ -46,9 +53,10 @@ struct BrokerEngine::Subscription {
   bool ready = false;
   std::vector<std::string> pending_notices;  // sent with the next delivery
 
-  bool matches(const std::string& topic) const {
-    return std::any_of(patterns.begin(), patterns.end(),
-                       [&](const std::string& p) { return topic_matches(p, topic); });
+  bool matches(const Topic& topic) const {
+    return topic.ns == ns && std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) {
+             return topic_matches(p, topic.name);
+           });
   }
 };
 

@@ -54,6 +54,20 @@ DataDir::~DataDir() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
+Result<std::vector<std::string>> DataDir::namespaces() const {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path_, ec)) {
+    std::string name = entry.path().filename().string();
+    std::error_code gone;  // an entry removed meanwhile is not a namespace
+    if (entry.is_directory(gone) && validate_namespace(name)) names.push_back(std::move(name));
+  }
+  if (ec)
+    return runtime_error(fmt::format("cannot list data directory {}: {}", path_, ec.message()));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 Result<std::vector<std::string>> DataDir::topics(FileSystem& fs, const std::string& ns) const {
   std::string dir = namespace_dir(ns);
   if (!fs.exists(dir)) return std::vector<std::string>{};

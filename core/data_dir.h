@@ -30,6 +30,8 @@ class DataDir {
   std::string topic_dir(const std::string& ns, const std::string& topic) const {
     return namespace_dir(ns) + "/" + topic;
   }
+  // Namespaces with a directory here, sorted.
+  Result<std::vector<std::string>> namespaces() const;
   // Topic names with a directory in namespace `ns` (empty if there is none).
   Result<std::vector<std::string>> topics(FileSystem& fs, const std::string& ns) const;
 

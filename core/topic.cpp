@@ -128,6 +128,20 @@ Status validate_pattern(std::string_view pattern) {
   return validate_name(pattern, NameKind::kPattern);
 }
 
+Status validate_namespace(std::string_view ns) {
+  if (ns.empty())
+    return invalid_argument("namespace is empty (it is 1 to 64 bytes of A-Z a-z 0-9 _ -)");
+  if (ns.size() > kMaxNamespaceBytes)
+    return invalid_argument(fmt::format("namespace '{}' is {} bytes, at most {} are allowed",
+                                        shorten(ns), ns.size(), kMaxNamespaceBytes));
+  for (char c : ns)
+    if (!is_token_char(c))
+      return invalid_argument(
+          fmt::format("namespace '{}' has {}: a namespace is A-Z a-z 0-9 _ - only", shorten(ns),
+                      describe_char(c)));
+  return ok_status();
+}
+
 bool is_system_topic(std::string_view topic) {
   return !topic.empty() && topic.front() == '$';
 }

@@ -15,6 +15,13 @@ namespace eda {
 
 inline constexpr size_t kMaxTopicBytes = 255;
 
+// Namespaces isolate every name (topics, queues, groups), as Service Bus
+// namespaces do. A namespace is 1..64 bytes of [A-Za-z0-9_-]: one directory
+// of the broker's data directory, so never `.` or `/`.
+inline constexpr std::string_view kDefaultNamespace = "default";
+inline constexpr size_t kMaxNamespaceBytes = 64;
+Status validate_namespace(std::string_view ns);
+
 // A name a user may publish to. `$` names are refused with a message saying they
 // are reserved. Errors name the topic and what is wrong with it.
 Status validate_topic(std::string_view topic);

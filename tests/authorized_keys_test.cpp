@@ -43,6 +43,34 @@ TEST_CASE("listed rights grant only what they list", "[authorized_keys]") {
   CHECK_FALSE(b.may_subscribe("orders.x"));
 }
 
+TEST_CASE("ns= limits the namespaces a key may use, not its rights", "[authorized_keys]") {
+  auto keys = AuthorizedKeys::parse(
+      kKeyA + " ns=shop,billing\n" + kKeyB + " ns=shop pub=orders.>\n", "keys");
+  REQUIRE(keys);
+  const KeyRights& a = *keys->find(kKeyA);
+  CHECK(a.may_use_namespace("shop"));
+  CHECK(a.may_use_namespace("billing"));
+  CHECK_FALSE(a.may_use_namespace("default"));
+  CHECK(a.may_publish("anything"));  // ns= alone: every right within those namespaces
+  CHECK(a.may_admin());
+  const KeyRights& b = *keys->find(kKeyB);
+  CHECK(b.may_use_namespace("shop"));
+  CHECK_FALSE(b.may_use_namespace("billing"));
+  CHECK(b.may_publish("orders.x"));
+  CHECK_FALSE(b.may_admin());
+
+  auto no_limit = AuthorizedKeys::parse(kKeyA + " admin\n", "keys");
+  REQUIRE(no_limit);
+  CHECK(no_limit->find(kKeyA)->may_use_namespace("any-namespace"));
+
+  for (std::string bad : {" ns=", " ns=a,,b", " ns=a.b", " ns=../x"}) {
+    INFO(bad);
+    auto r = AuthorizedKeys::parse(kKeyA + bad + "\n", "keys");
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::StartsWith("keys:1: namespace"));
+  }
+}
+
 TEST_CASE("pattern_covers follows the wildcards", "[authorized_keys]") {
   CHECK(pattern_covers(">", "a"));
   CHECK(pattern_covers(">", "a.*.>"));

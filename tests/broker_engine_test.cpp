@@ -927,4 +927,44 @@ TEST_CASE("broker engine: a bad filter is refused with the parser's message",
         "      ^");
 }
 
+// --- namespaces ---
+
+TEST_CASE("broker engine: namespaces keep topics of the same name apart", "[broker_engine]") {
+  auto engine = make_engine();
+  auto store = [&](std::string_view ns, const std::string& payload) {
+    auto receipt = engine->publish({message("orders", payload)}, kNow, ns);
+    REQUIRE(receipt.ok());
+    return receipt->offsets.at(0);
+  };
+  CHECK(store("shop", "s0") == 0);
+  CHECK(store("billing", "b0") == 0);  // its own log: offsets start again
+  CHECK(store("shop", "s1") == 1);
+
+  auto in_shop = engine->subscribe({{">"}, {K::kEarliest, 0}, {}, {}, "shop"});
+  REQUIRE(in_shop.ok());
+  engine->grant(*in_shop, kLots, kLots);
+  Received got = drain(*engine, *in_shop);
+  REQUIRE(got.messages.size() == 2);
+  CHECK(got.messages[0].payload == "s0");
+  CHECK(got.messages[1].payload == "s1");
+
+  // Live: a publish in another namespace wakes nothing here.
+  store("billing", "b1");
+  CHECK(drain(*engine, *in_shop).messages.empty());
+  // A topic created later in this namespace is seen, one in another is not.
+  REQUIRE(engine->publish({message("refunds", "elsewhere")}, kNow, "billing").ok());
+  REQUIRE(engine->publish({message("refunds", "here")}, kNow, "shop").ok());
+  got = drain(*engine, *in_shop);
+  REQUIRE(got.messages.size() == 1);
+  CHECK(got.messages[0].payload == "here");
+
+  CHECK(engine->topics("shop").size() == 2);
+  CHECK(engine->topics("billing").size() == 2);
+  CHECK(engine->topics().empty());  // the default namespace holds nothing
+  REQUIRE(engine->delete_topic("orders", "billing").ok());
+  CHECK(engine->topics("billing").size() == 1);
+  CHECK(engine->topics("shop").at(0).next_offset == 2);  // shop's orders untouched
+  CHECK_FALSE(engine->delete_topic("orders").ok());      // none in the default namespace
+}
+
 }  // namespace eda

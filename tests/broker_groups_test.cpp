@@ -925,4 +925,50 @@ TEST_CASE("broker groups: a receive across segment boundaries hands out every re
   for (size_t i = 0; i < got.messages.size(); ++i) CHECK(got.messages[i].offset == i);
 }
 
+TEST_CASE("broker groups: queues of two namespaces are apart, also after a restart",
+          "[broker_groups]") {
+  TempDir dir;
+  auto publish_in = [](BrokerEngine& engine, std::string_view ns, const std::string& payload) {
+    Envelope e;
+    e.topic = "jobs";
+    e.payload = payload;
+    auto receipt = engine.publish({std::move(e)}, kNow, ns);
+    REQUIRE(receipt.ok());
+    wait_for_commit(engine, receipt->ticket);
+  };
+  auto in = [](std::string_view ns) {
+    ReceiveRequest r = receive_request("jobs", 10);
+    r.target.ns = ns;
+    return r;
+  };
+  {
+    auto engine = make_engine(on_disk(dir));
+    publish_in(*engine, "a", "a0");
+    publish_in(*engine, "b", "b0");
+    publish_in(*engine, "b", "b1");
+    Got got = receive(*engine, in("a"));
+    REQUIRE(got.messages.size() == 1);
+    CHECK(got.messages[0].payload == "a0");
+    auto settled =
+        engine->settle({"jobs", std::string(kQueueGroup), "a"},
+                       {{got.deliveries[0].token, SettleAction::kComplete, "", ""}}, kNow);
+    REQUIRE(settled.ok());
+    wait_for_commit(*engine, settled->ticket);
+    CHECK(engine->groups("a").size() == 1);
+    CHECK(engine->groups("b").empty());  // b's queue is made on its first receive
+    CHECK(engine->groups().empty());
+  }
+  // A directory per namespace, each recovered into its own namespace.
+  CHECK(std::filesystem::is_directory(dir.path() + "/a/jobs"));
+  CHECK(std::filesystem::is_directory(dir.path() + "/b/jobs"));
+  auto engine = make_engine(on_disk(dir));
+  CHECK(receive(*engine, in("a")).messages.empty());  // a0 was completed
+  Got b = receive(*engine, in("b"));
+  REQUIRE(b.messages.size() == 2);
+  CHECK(b.messages[0].payload == "b0");
+  CHECK(b.messages[1].payload == "b1");
+  CHECK(engine->topics("a").at(0).next_offset == 1);
+  CHECK(engine->topics().empty());
+}
+
 }  // namespace eda

@@ -549,21 +549,48 @@ TEST_CASE("protocol: decode_header accepts every command of this version", "[pro
   for (Command c : kAllCommands) {
     auto decoded = decode_header(header(kVersion, static_cast<uint8_t>(c)));
     REQUIRE(decoded.ok());
-    CHECK(*decoded == c);
+    CHECK(decoded->command == c);
+    CHECK(decoded->ns == "default");
     CHECK(command_name(c) != "UNKNOWN");
     names.insert(command_name(c));
   }
   CHECK(names.size() == std::size(kAllCommands));
 }
 
+TEST_CASE("protocol: a header names its namespace after the command", "[protocol]") {
+  for (std::string ns : {std::string("shop"), std::string("a"), std::string("billing-eu_2"),
+                         std::string(kMaxNamespaceBytes, 'n')}) {
+    INFO(ns);
+    std::string h = encode_header(Command::kPublish, ns);
+    CHECK(h.size() == 2 + ns.size());
+    auto decoded = decode_header(h);
+    REQUIRE(decoded.ok());
+    CHECK(decoded->command == Command::kPublish);
+    CHECK(decoded->ns == ns);
+  }
+  // The default namespace is the plain 2-byte header, and spelling it out means the same.
+  CHECK(encode_header(Command::kPing, "default") == header(kVersion, uint8_t(Command::kPing)));
+  CHECK(decode_header(header(kVersion, uint8_t(Command::kPing)) + "default")->ns == "default");
+}
+
 TEST_CASE("protocol: decode_header rejects a header of the wrong size", "[protocol]") {
-  for (std::string h : {std::string(), std::string("\x01"), std::string("\x01\x03\x00", 3),
-                        std::string("\x01\x03\x03\x03")}) {
+  for (std::string h : {std::string(), std::string("\x01"),
+                        header(kVersion, uint8_t(Command::kPing)) + std::string(65, 'n')}) {
     INFO(h.size() << " bytes");
     auto r = decode_header(h);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == ErrorKind::kInvalidArgument);
     CHECK_THAT(r.error().message, Catch::Contains("expected 2"));
+  }
+}
+
+TEST_CASE("protocol: decode_header rejects a namespace that is not a name", "[protocol]") {
+  for (std::string ns : {std::string("\x00", 1), std::string("\x03\x03"), std::string("a.b"),
+                         std::string("../etc"), std::string("a/b"), std::string("sp ace")}) {
+    INFO(ns);
+    auto r = decode_header(header(kVersion, uint8_t(Command::kPing)) + ns);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("namespace"));
   }
 }
 

@@ -10,8 +10,9 @@
 
 namespace eda {
 
-BrokerConnection::BrokerConnection(std::string url, const ClientCurve& curve)
+BrokerConnection::BrokerConnection(std::string url, const ClientCurve& curve, std::string ns)
     : url_(std::move(url)),
+      ns_(std::move(ns)),
       context_(1),
       socket_(context_, zmq::socket_type::dealer),
       curve_public_key_(curve.client.public_key) {
@@ -97,9 +98,11 @@ std::string BrokerConnection::cannot_reach(std::chrono::milliseconds within) con
 }
 
 Result<std::unique_ptr<BrokerConnection>> BrokerConnection::open(const std::string& url,
-                                                                 const ClientCurve& curve) {
+                                                                 const ClientCurve& curve,
+                                                                 const std::string& ns) {
   if (Status s = validate_endpoint(url); !s) return s.error();
-  std::unique_ptr<BrokerConnection> c(new BrokerConnection(url, curve));
+  if (Status s = validate_namespace(ns); !s) return s.error();
+  std::unique_ptr<BrokerConnection> c(new BrokerConnection(url, curve, ns));
   try {
     c->socket_.connect(url);
   } catch (const zmq::error_t& e) {

@@ -35,11 +35,13 @@ struct Reply {
 
 class BrokerConnection {
  public:
-  // Checks the URL and starts connecting (asynchronously; nothing blocks here).
-  static Result<std::unique_ptr<BrokerConnection>> open(const std::string& url,
-                                                        const ClientCurve& curve = {});
+  // Checks the URL and namespace and starts connecting (asynchronously;
+  // nothing blocks here). Every request names namespace `ns`.
+  static Result<std::unique_ptr<BrokerConnection>> open(
+      const std::string& url, const ClientCurve& curve = {},
+      const std::string& ns = std::string(kDefaultNamespace));
 
-  SendResult send(const proto::Message& m) { return send_message(socket_, m); }
+  SendResult send(const proto::Message& m) { return send_message(socket_, m, {}, ns_); }
 
   // The next message from the broker, if one is waiting. Malformed messages
   // from the broker, and a failed handshake (see handshake_failure), are
@@ -67,10 +69,11 @@ class BrokerConnection {
   std::string cannot_reach(std::chrono::milliseconds within) const;
 
  private:
-  BrokerConnection(std::string url, const ClientCurve& curve);
+  BrokerConnection(std::string url, const ClientCurve& curve, std::string ns);
   void read_monitor_events();
   void on_handshake_failed(uint16_t event, uint32_t value);
   std::string url_;
+  std::string ns_;
   zmq::context_t context_;
   zmq::socket_t socket_;
   zmq::socket_t monitor_;

@@ -136,6 +136,7 @@ void BrokerServer::handle(const Incoming& in) {
     return reply_error(peer, 0, bad_version ? ErrorCode::kUnsupportedVersion : ErrorCode::kBadFrame,
                        frames.error().message);
   }
+  ns_ = frames->ns;
   auto bad_body = [&](const Error& e) {
     ++malformed_;
     reply_error(peer, 0, ErrorCode::kBadFrame, e.message);
@@ -193,7 +194,7 @@ void BrokerServer::handle_publish(const std::string& peer, std::string_view body
   }
   for (const Envelope& e : m->envelopes)
     if (!permitted(peer, m->req_id, Right::kPublish, e.topic)) return;
-  auto receipt = engine_->publish(std::move(m->envelopes), now_ms());
+  auto receipt = engine_->publish(std::move(m->envelopes), now_ms(), ns_);
   if (!receipt) {
     bool storage = receipt.error().kind == ErrorKind::kRuntime;
     return reply_error(peer, m->req_id, storage ? ErrorCode::kStorage : ErrorCode::kRejected,
@@ -224,7 +225,7 @@ void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::strin
     owners_.erase(old->second);
     p.subscriptions.erase(old);
   }
-  auto id = engine_->subscribe({m->patterns, m->from, m->resume, m->filter});
+  auto id = engine_->subscribe({m->patterns, m->from, m->resume, m->filter, ns_});
   if (!id) return reply_error(peer, m->req_id, ErrorCode::kRejected, id.error().message);
   p.subscriptions[m->sub_id] = *id;
   owners_[*id] = {peer, m->sub_id};
@@ -269,7 +270,7 @@ void BrokerServer::handle_list_topics(const std::string& peer, std::string_view 
   if (Status s = validate_pattern(m->pattern); !s)
     return reply_error(peer, m->req_id, ErrorCode::kRejected, s.error().message);
   proto::TopicList list{m->req_id, {}};
-  for (TopicInfo& t : engine_->topics())
+  for (TopicInfo& t : engine_->topics(ns_))
     if (topic_matches(m->pattern, t.name)) list.topics.push_back(std::move(t));
   reply(peer, proto::encode(list));
 }
@@ -281,9 +282,9 @@ void BrokerServer::handle_delete_topic(const std::string& peer, std::string_view
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
   if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
-  if (Status s = engine_->delete_topic(m->name); !s)
+  if (Status s = engine_->delete_topic(m->name, ns_); !s)
     return reply_error(peer, m->req_id, ErrorCode::kNotFound, s.error().message);
-  log_info("topic {} deleted", m->name);
+  log_info("topic {} of namespace {} deleted", m->name, ns_);
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
 }
 

@@ -73,9 +73,10 @@ class BrokerServer {
   // Answers the ZAP requests waiting on zap_ (RFC 27): admits listed keys.
   void handle_zap();
   void reload_authorized_keys();
-  // Without CURVE, or when the current request's key has `right` on `name`
-  // (a topic or pattern; ignored for kAdmin): true. Else replies PERMISSION
-  // to `req_id`, naming the key and the missing right, and returns false.
+  // Without CURVE, or when the current request's key may use its namespace
+  // and has `right` on `name` (a topic or pattern; ignored for kAdmin): true.
+  // Else replies PERMISSION to `req_id`, naming the key and the missing
+  // right, and returns false.
   // The current request's rights; null without CURVE or for a key no longer listed.
   const KeyRights* caller_rights() const;
   bool permitted(const std::string& peer, uint64_t req_id, Right right, std::string_view name);
@@ -94,8 +95,9 @@ class BrokerServer {
   void handle_list_groups(const std::string& peer, std::string_view body);
   // Answers the receive now when it got messages or may not wait; else parks it.
   // `retry`: parked before, so a queue deleted meanwhile is not made again.
-  void receive(const std::string& peer, ConsumerId consumer, const proto::Receive& request,
-               std::chrono::steady_clock::time_point deadline, bool retry);
+  void receive(const std::string& peer, ConsumerId consumer, const std::string& ns,
+               const proto::Receive& request, std::chrono::steady_clock::time_point deadline,
+               bool retry);
   // Retries parked receives when something changed; answers those whose wait ended.
   void serve_parked_receives();
   std::chrono::milliseconds poll_timeout() const;
@@ -117,6 +119,8 @@ class BrokerServer {
   // The CURVE key (Z85) of the request being handled, from its User-Id
   // property (the ZAP handler's user id); empty without CURVE.
   std::string caller_key_;
+  // The namespace of the request being handled, from its header.
+  std::string ns_;
   std::unique_ptr<BrokerEngine> engine_;
   uint64_t instance_;
   struct PendingReply {
@@ -129,6 +133,7 @@ class BrokerServer {
   struct ParkedReceive {
     std::string peer;
     ConsumerId consumer;
+    std::string ns;
     proto::Receive request;
     std::chrono::steady_clock::time_point deadline;
   };

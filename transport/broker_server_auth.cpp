@@ -63,6 +63,9 @@ bool BrokerServer::permitted(const std::string& peer, uint64_t req_id, Right rig
   std::string denied;
   if (!rights)
     denied = fmt::format("key {} is no longer in the authorized keys file", caller_key_);
+  else if (!rights->may_use_namespace(ns_))
+    denied = fmt::format("key {} may not use namespace '{}' (its ns= rights: {})", caller_key_, ns_,
+                         fmt::join(rights->namespaces, ","));
   else if (right == Right::kPublish && !rights->may_publish(name))
     denied = fmt::format("key {} may not publish to '{}' (its pub= rights: {})", caller_key_, name,
                          fmt::join(rights->publish, ","));

@@ -51,12 +51,12 @@ void BrokerServer::handle_receive(const std::string& peer, Peer& p, std::string_
   m->max = std::clamp<uint64_t>(m->max, 1, kMaxReceive);
   auto wait = std::chrono::milliseconds(std::min(m->wait_ms, kMaxWaitMs));
   ConsumerId consumer = m->mode == proto::ReceiveMode::kPeekLock ? p.consumer : 0;
-  receive(peer, consumer, *m, Clock::now() + wait, false);
+  receive(peer, consumer, ns_, *m, Clock::now() + wait, false);
 }
 
-void BrokerServer::receive(const std::string& peer, ConsumerId consumer,
+void BrokerServer::receive(const std::string& peer, ConsumerId consumer, const std::string& ns,
                            const proto::Receive& request, Clock::time_point deadline, bool retry) {
-  ReceiveRequest r{{request.topic, request.group},
+  ReceiveRequest r{{request.topic, request.group, ns},
                    consumer,
                    request.max,
                    static_cast<int64_t>(std::min<uint64_t>(request.lock_ms, INT64_MAX)),
@@ -66,7 +66,7 @@ void BrokerServer::receive(const std::string& peer, ConsumerId consumer,
   if (!received)
     return reply_error(peer, request.req_id, code_for(received.error()), received.error().message);
   if (received->records.empty() && Clock::now() < deadline) {
-    parked_.push_back({peer, consumer, request, deadline});
+    parked_.push_back({peer, consumer, ns, request, deadline});
     return;
   }
   reply_when_durable(
@@ -89,7 +89,7 @@ void BrokerServer::serve_parked_receives() {
   for (ParkedReceive& r : waiting) {
     if (!peers_.count(r.peer)) continue;
     if (changed || r.deadline <= now)
-      receive(r.peer, r.consumer, r.request, r.deadline, true);
+      receive(r.peer, r.consumer, r.ns, r.request, r.deadline, true);
     else
       parked_.push_back(std::move(r));
   }
@@ -115,7 +115,7 @@ void BrokerServer::handle_settle(const std::string& peer, std::string_view body)
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
   if (!permitted(peer, m->req_id, Right::kSubscribe, m->topic)) return;
-  auto receipt = engine_->settle({m->topic, m->group}, m->settlements, now_ms());
+  auto receipt = engine_->settle({m->topic, m->group, ns_}, m->settlements, now_ms());
   if (!receipt)
     return reply_error(peer, m->req_id, code_for(receipt.error()), receipt.error().message);
   reply_when_durable(receipt->ticket, peer, m->req_id,
@@ -129,7 +129,7 @@ void BrokerServer::handle_peek(const std::string& peer, std::string_view body) {
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
   if (!permitted(peer, m->req_id, Right::kSubscribe, m->topic)) return;
-  auto records = engine_->peek({m->topic, m->group}, std::min(m->max, kMaxReceive));
+  auto records = engine_->peek({m->topic, m->group, ns_}, std::min(m->max, kMaxReceive));
   if (!records)
     return reply_error(peer, m->req_id, code_for(records.error()), records.error().message);
   reply(peer,
@@ -145,8 +145,10 @@ void BrokerServer::handle_create_group(const std::string& peer, std::string_view
   // A reader may set up its own group (sub --group, queue create) with the
   // sub= right on the topic; admin may make any.
   const KeyRights* rights = caller_rights();
-  bool reader = rights && rights->may_subscribe(m->request.target.topic);
+  bool reader =
+      rights && rights->may_use_namespace(ns_) && rights->may_subscribe(m->request.target.topic);
   if (!reader && !permitted(peer, m->req_id, Right::kAdmin, {})) return;
+  m->request.target.ns = ns_;
   if (Status s = engine_->create_group(m->request); !s)
     return reply_error(peer, m->req_id, code_for(s.error()), s.error().message);
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
@@ -159,6 +161,7 @@ void BrokerServer::handle_delete_group(const std::string& peer, std::string_view
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
   if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
+  m->target.ns = ns_;
   if (Status s = engine_->delete_group(m->target); !s)
     return reply_error(peer, m->req_id, code_for(s.error()), s.error().message);
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
@@ -171,7 +174,7 @@ void BrokerServer::handle_list_groups(const std::string& peer, std::string_view 
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
   if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
-  reply(peer, proto::encode(proto::GroupList{m->req_id, engine_->groups()}));
+  reply(peer, proto::encode(proto::GroupList{m->req_id, engine_->groups(ns_)}));
 }
 
 }  // namespace eda

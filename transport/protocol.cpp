@@ -65,16 +65,26 @@ std::string_view command_name(Command c) {
   return "UNKNOWN";
 }
 
-Result<Command> decode_header(std::string_view header) {
-  if (header.size() != 2)
-    return invalid_argument(fmt::format("header frame is {} bytes, expected 2", header.size()));
+std::string encode_header(Command command, std::string_view ns) {
+  std::string header{static_cast<char>(kVersion), static_cast<char>(command)};
+  if (ns != kDefaultNamespace) header += ns;
+  return header;
+}
+
+Result<Header> decode_header(std::string_view header) {
+  if (header.size() < 2 || header.size() > 2 + kMaxNamespaceBytes)
+    return invalid_argument(fmt::format(
+        "header frame is {} bytes, expected 2 (version, command) plus at most {} of namespace",
+        header.size(), kMaxNamespaceBytes));
   if (static_cast<uint8_t>(header[0]) != kVersion)
     return invalid_argument(fmt::format("protocol version {} is not supported (this is version {})",
                                         static_cast<uint8_t>(header[0]), kVersion));
   auto c = static_cast<Command>(header[1]);
   if (command_name(c) == "UNKNOWN")
     return invalid_argument(fmt::format("unknown command {}", static_cast<uint8_t>(header[1])));
-  return c;
+  std::string_view ns = header.size() == 2 ? kDefaultNamespace : header.substr(2);
+  if (Status s = validate_namespace(ns); !s) return s.error();
+  return Header{c, ns};
 }
 
 template <>

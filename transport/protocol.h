@@ -16,6 +16,7 @@
 #include "core/envelope.h"
 #include "core/position.h"
 #include "core/result.h"
+#include "core/topic.h"
 
 namespace eda::proto {
 
@@ -294,8 +295,15 @@ Message encode_received(uint64_t req_id, const std::vector<StoredRecord>& record
 Message encode_deliver(uint64_t sub_id, const std::vector<StoredRecord>& records);
 Message encode_publish(uint64_t req_id, const std::vector<Envelope>& envelopes);
 
-// Checks the 2-byte header; returns the command. Errors say what was wrong.
-Result<Command> decode_header(std::string_view header);
+// The header frame: [version][command], then the request's namespace as its
+// remaining bytes; none means "default" (docs/PROTOCOL.md §3).
+struct Header {
+  Command command;
+  std::string_view ns;  // into the decoded bytes, or kDefaultNamespace
+};
+std::string encode_header(Command command, std::string_view ns);
+// Checks the header; errors say what was wrong.
+Result<Header> decode_header(std::string_view header);
 
 // Decoding a body never throws; a body that does not fit the command's layout
 // gives an Error (kind kInvalidArgument) describing the first problem.

@@ -5,15 +5,15 @@
 namespace eda {
 
 SendResult send_message(zmq::socket_t& socket, const proto::Message& message,
-                        std::string_view routing_id) {
-  const uint8_t header[2] = {proto::kVersion, static_cast<uint8_t>(message.command)};
+                        std::string_view routing_id, std::string_view ns) {
+  std::string header = proto::encode_header(message.command, ns);
   try {
     if (!routing_id.empty()) {
       if (!socket.send(zmq::buffer(routing_id.data(), routing_id.size()),
                        zmq::send_flags::sndmore | zmq::send_flags::dontwait))
         return SendResult::kWouldBlock;
     }
-    if (!socket.send(zmq::buffer(header, 2), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+    if (!socket.send(zmq::buffer(header), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
       return SendResult::kWouldBlock;
     // Once the first part is queued the rest of the message is accepted atomically.
     socket.send(zmq::buffer(message.body.data(), message.body.size()), zmq::send_flags::none);
@@ -43,9 +43,9 @@ Result<Frames> split_frames(const Incoming& in, size_t first_part) {
   if (in.parts.size() != first_part + 2)
     return invalid_argument(fmt::format("expected 2 frames (header, body), got {}",
                                         in.parts.size() - std::min(first_part, in.parts.size())));
-  auto command = proto::decode_header(in.parts[first_part].to_string_view());
-  if (!command) return command.error();
-  return Frames{*command, in.parts[first_part + 1].to_string_view()};
+  auto header = proto::decode_header(in.parts[first_part].to_string_view());
+  if (!header) return header.error();
+  return Frames{header->command, header->ns, in.parts[first_part + 1].to_string_view()};
 }
 
 Status validate_endpoint(std::string_view url) {

@@ -21,11 +21,12 @@ struct Incoming {
 
 enum class SendResult { kSent, kWouldBlock, kUnreachable };
 
-// Sends [routing_id?][header][body] without blocking. kWouldBlock: no peer is
-// connected (DEALER with ZMQ_IMMEDIATE) or its queue is full; kUnreachable: the
-// ROUTER peer is gone (ZMQ_ROUTER_MANDATORY).
+// Sends [routing_id?][header][body] without blocking; the header names `ns`
+// (clients' requests). kWouldBlock: no peer is connected (DEALER with
+// ZMQ_IMMEDIATE) or its queue is full; kUnreachable: the ROUTER peer is gone
+// (ZMQ_ROUTER_MANDATORY).
 SendResult send_message(zmq::socket_t& socket, const proto::Message& message,
-                        std::string_view routing_id = {});
+                        std::string_view routing_id = {}, std::string_view ns = kDefaultNamespace);
 
 // Receives one whole message without blocking; nullopt when none is waiting.
 std::optional<Incoming> receive_message(zmq::socket_t& socket);
@@ -34,6 +35,7 @@ std::optional<Incoming> receive_message(zmq::socket_t& socket);
 // or an error describing the malformed frames.
 struct Frames {
   proto::Command command;
+  std::string_view ns;
   std::string_view body;
 };
 Result<Frames> split_frames(const Incoming& in, size_t first_part);

@@ -9,7 +9,7 @@ run "$EDATOOL" keygen
 check_eq "$RC" 0 "keygen prints a pair"
 check_eq "$(printf '%s\n' "$OUT" | grep -cE '^(public|secret): .{40}$')" 2 "public: and secret: lines"
 
-for who in broker alice bob carol mallory; do
+for who in broker alice bob carol dave mallory; do
   run "$EDATOOL" keygen --out "$who"
   check_eq "$RC" 0 "keygen --out $who"
 done
@@ -41,13 +41,14 @@ write_keys() {
     echo "# everything"
     echo "$(cat alice.pub)"
     echo "$(cat bob.pub) pub=orders.> sub=orders.*"
+    echo "$(cat dave.pub) ns=shop"
     [ "${1:-}" == "without-carol" ] || echo "$(cat carol.pub) sub=audit.>"
   } >keys.tmp
   mv keys.tmp keys
 }
 write_keys
 start_broker curve --memory --curve-secret broker.key --authorized-keys keys
-check_contains "$(cat "$WORK/curve.log")" "CURVE on, 3 keys authorized" "the broker says CURVE is on"
+check_contains "$(cat "$WORK/curve.log")" "CURVE on, 4 keys authorized" "the broker says CURVE is on"
 
 as() { # as NAME CMD...: runs edatool with NAME's key
   local who=$1
@@ -111,17 +112,28 @@ as alice topic list
 check_eq "$RC" 0 "alice (no rights listed) may use admin commands (stderr: $ERR)"
 check_contains "$OUT" "orders.eu.created" "alice lists the topics"
 
+# ns= limits a key to its namespaces, with every right within them.
+as dave --namespace shop pub orders mine
+check_eq "$RC" 0 "dave publishes in namespace shop (stderr: $ERR)"
+as dave --namespace shop topic list
+check_eq "$OUT" "orders" "dave administers namespace shop"
+as dave pub orders not-mine
+check_error 1 "permission denied" "dave may not use the default namespace"
+check_contains "$ERR" "may not use namespace 'default' (its ns= rights: shop)" "the namespace is named"
+as dave --namespace billing sub '>' -n 1
+check_error 1 "may not use namespace 'billing'" "dave may not subscribe in billing"
+
 # ---- SIGHUP ----
 as carol sub audit.log --from earliest -e --timeout 5s
 check_eq "$RC" 0 "carol is admitted before the reload (stderr: $ERR)"
 echo garbage >keys
 kill -HUP "$BROKER_PID"
-wait_for_line "$WORK/curve.log" "SIGHUP: keeping the 3 keys"
+wait_for_line "$WORK/curve.log" "SIGHUP: keeping the 4 keys"
 as alice pub x.y still-here
 check_eq "$RC" 0 "a bad file on SIGHUP keeps the old list (stderr: $ERR)"
 write_keys without-carol
 kill -HUP "$BROKER_PID"
-wait_for_line "$WORK/curve.log" "SIGHUP: reread keys: 2 keys authorized"
+wait_for_line "$WORK/curve.log" "SIGHUP: reread keys: 3 keys authorized"
 as carol sub audit.log --from earliest -e --timeout 5s
 check_error 1 "authentication failed" "a key removed on SIGHUP is refused"
 as alice pub x.y after-reload
