@@ -19,7 +19,7 @@ complete -c edatool -n '__fish_use_subcommand' -a man -d 'print a manual page in
 complete -c edatool -n 'true' -s h -l help -x -d 'Print this help message and exit'
 complete -c edatool -n 'true' -l version -x -d 'Display program version information and exit'
 complete -c edatool -n 'true' -s b -l broker -x -d 'broker URL: tcp://HOST:PORT or ipc://PATH'
-complete -c edatool -n 'true' -l namespace -x -d 'namespace that isolates names'
+complete -c edatool -n 'true' -l namespace -x -d 'namespace that isolates topics, queues and groups from other namespaces'
 complete -c edatool -n 'true' -l curve-key -r -F -d 'this client\'s CURVE secret key: a .key file from edatool keygen'
 complete -c edatool -n 'true' -l server-key -x -d 'the broker\'s CURVE public key: Z85 text or its .pub file'
 complete -c edatool -n 'true' -s q -l quiet -x -d 'print only errors on stderr'
