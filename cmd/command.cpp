@@ -192,6 +192,20 @@ std::span<const Command> command_table() {
        "\"TTLExpired\")'\n"
        "# after fixing the handler, try them again\n"
        "edatool dlq jobs --resubmit\n"},
+      {"stats", "the broker's counters: clients, traffic, refused and malformed requests",
+       setup_stats,
+       "Prints the broker's counters, one per line (--json: one object): uptime_seconds; "
+       "clients and subscriptions connected now; topics in the current namespace; "
+       "messages_published, messages_duplicate (confirmed, already stored) and "
+       "messages_delivered since start; receives_waiting and replies_waiting_for_sync now; "
+       "malformed_frames (requests that did not parse, answered with BAD_FRAME), "
+       "refused_over_limit (a per-client limit: subscriptions, requests in flight) and "
+       "refused_permission (outside a CURVE key's rights) since start. With CURVE it needs "
+       "the admin right.",
+       "# everything, aligned\n"
+       "edatool stats\n"
+       "# one counter, for a script\n"
+       "edatool stats --json | jq .malformed_frames\n"},
       {"bench", "measure publish/subscribe throughput and latency", setup_bench,
        "Publishes --messages messages of --size bytes from --publishers connections and "
        "receives every one of them on each of --subscribers connections, all in this process, "

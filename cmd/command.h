@@ -71,6 +71,7 @@ Runner setup_subscription(CLI::App& app, const GlobalOptions& global);
 Runner setup_settle(CLI::App& app, const GlobalOptions& global);
 Runner setup_dlq(CLI::App& app, const GlobalOptions& global);
 Runner setup_recv(CLI::App& app, const GlobalOptions& global);
+Runner setup_stats(CLI::App& app, const GlobalOptions& global);
 Runner setup_bench(CLI::App& app, const GlobalOptions& global);
 Runner setup_keygen(CLI::App& app, const GlobalOptions& global);
 Runner setup_help(CLI::App& app, const GlobalOptions& global);

@@ -133,11 +133,23 @@ void BrokerEngine::watch(Subscription& sub, SubscriptionId id, Topic& topic, uin
 Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int64_t now_ms,
                                              std::string_view ns) {
   if (batch.empty()) return PublishReceipt{};
+  if (batch.size() > kMaxBatchMessages)
+    return invalid_argument(fmt::format("a publish batch of {} messages is over the limit of {}",
+                                        batch.size(), kMaxBatchMessages));
   for (size_t i = 0; i < batch.size(); ++i) {
     const Envelope& e = batch[i];
     if (e.topic != batch[0].topic)
       return invalid_argument("a publish batch must hold one topic; send one batch per topic");
     if (Status s = validate_topic(e.topic); !s) return s.error();
+    if (e.headers.size() > kMaxHeaders)
+      return invalid_argument(
+          fmt::format("message {} of the batch has {} headers, over the limit of {}", i + 1,
+                      e.headers.size(), kMaxHeaders));
+    for (const auto& [name, value] : e.headers)
+      if (name.size() > kMaxHeaderNameBytes)
+        return invalid_argument(fmt::format(
+            "message {} of the batch has a header name of {} bytes, over the limit of {}", i + 1,
+            name.size(), kMaxHeaderNameBytes));
     if (size_t n = e.size(); n > config_.max_message_bytes)
       return invalid_argument(
           fmt::format("message {} of the batch is {} bytes, over the broker's limit of {} bytes",

@@ -21,6 +21,12 @@ using Headers = std::vector<std::pair<std::string, HeaderValue>>;
 inline constexpr uint64_t kNoOffset = UINT64_MAX;
 // The broker's default for --max-message-bytes (payload + key + headers).
 inline constexpr size_t kDefaultMaxMessageBytes = 1u << 20;
+// Most headers one message may carry, and the longest header name; the
+// broker refuses a batch with a message beyond either (docs/PROTOCOL.md §14).
+inline constexpr size_t kMaxHeaders = 256;
+inline constexpr size_t kMaxHeaderNameBytes = 255;
+// Most messages one PUBLISH may carry (edatool pub sends 1000).
+inline constexpr size_t kMaxBatchMessages = 65536;
 
 struct Envelope {
   std::string id;  // ULID chosen by the publisher, kept across retries

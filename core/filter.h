@@ -61,8 +61,12 @@ struct FilterSyntaxError {
 
 struct FilterProgram;  // the parsed tree (filter_program.h)
 
+// The longest filter text accepted anywhere (sub --filter, rules), in bytes.
+inline constexpr size_t kMaxFilterBytes = 65536;
+
 class Filter {
  public:
+  // Text over kMaxFilterBytes is kInvalidArgument saying so.
   // A syntax error is kInvalidArgument with the message
   //   filter: <what> (column N)
   //     <the expression>

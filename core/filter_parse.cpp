@@ -560,6 +560,9 @@ std::string syntax_message(std::string_view text, const FilterSyntaxError& e) {
 }  // namespace
 
 Result<Filter> Filter::parse(std::string_view text, FilterSyntaxError* detail) {
+  if (text.size() > kMaxFilterBytes)
+    return invalid_argument(fmt::format("filter is {} bytes, longer than the limit of {} bytes",
+                                        text.size(), kMaxFilterBytes));
   try {
     return Filter(Parser(text).parse());
   } catch (const SyntaxError& e) {

@@ -6,7 +6,7 @@
 # (EDATOOL_SKIP_FUZZ=1 skips that).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-ensure_packages python3-zmq groff zsh fish
+ensure_packages python3-zmq python3-msgpack groff zsh fish
 cd "$EDATOOL_ROOT"
 
 jobs=$(nproc)

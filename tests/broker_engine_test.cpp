@@ -185,6 +185,29 @@ TEST_CASE("broker engine: the size limit counts key and headers too", "[broker_e
   CHECK(engine->publish({fits}, kNow).ok());
 }
 
+TEST_CASE("broker engine: header count, header name and batch size are bounded",
+          "[broker_engine]") {
+  auto engine = make_engine();
+  auto refused = [&](std::vector<Envelope> batch, const std::string& needle) {
+    auto receipt = engine->publish(std::move(batch), kNow);
+    REQUIRE_FALSE(receipt.ok());
+    CHECK(receipt.error().kind == ErrorKind::kInvalidArgument);
+    CHECK_THAT(receipt.error().message, Catch::Contains(needle));
+  };
+  Envelope many = message("t", "x");
+  for (size_t i = 0; i <= kMaxHeaders; ++i) many.headers.emplace_back("h", int64_t(i));
+  refused({message("t", "fine"), many}, "message 2 of the batch has 257 headers");
+  Envelope long_name = message("t", "x");
+  long_name.headers.emplace_back(std::string(kMaxHeaderNameBytes + 1, 'n'), true);
+  refused({long_name}, "header name of 256 bytes");
+  refused(std::vector<Envelope>(kMaxBatchMessages + 1, message("t", "x")), "65537 messages");
+  CHECK(engine->topics().empty());
+
+  many.headers.pop_back();  // at the limits: stored
+  long_name.headers.back().first.pop_back();
+  CHECK(engine->publish({many, long_name}, kNow).ok());
+}
+
 TEST_CASE("broker engine: a batch with an invalid topic stores nothing", "[broker_engine]") {
   auto engine = make_engine();
   for (const char* topic : {"", "bad topic", "a..b", "a.*", "orders.>", "$sys.stats"}) {

@@ -427,6 +427,101 @@ TEST_CASE("broker server: a raw client can publish and is confirmed", "[broker_s
   }
 }
 
+// The next OK or ERROR reply for `req_id` (deliveries and ENDs on the way are skipped).
+std::pair<proto::Command, std::string> answer_to(RawClient& raw, uint64_t req_id) {
+  for (;;) {
+    auto reply = raw.receive();
+    REQUIRE(reply.size() == 2);
+    proto::Command c = proto::decode_header(reply[0])->command;
+    if (c == proto::Command::kOk && proto::decode<proto::OkReply>(reply[1])->req_id == req_id)
+      return {c, ""};
+    if (c == proto::Command::kError) {
+      auto e = proto::decode<proto::ErrorReply>(reply[1]);
+      REQUIRE(e.ok());
+      if (e->req_id == req_id) return {c, e->text};
+    }
+  }
+}
+
+proto::Counters stats_of(RawClient& raw) {
+  raw.send(
+      {header(proto::kVersion, proto::Command::kStats), body(proto::encode(proto::Stats{99}))});
+  auto reply = raw.receive();
+  REQUIRE(reply.size() == 2);
+  REQUIRE(proto::decode_header(reply[0])->command == proto::Command::kStatsReply);
+  auto stats = proto::decode<proto::StatsReply>(reply[1]);
+  REQUIRE(stats.ok());
+  return stats->counters;
+}
+
+uint64_t counter(const proto::Counters& counters, const std::string& name) {
+  for (const auto& [n, value] : counters)
+    if (n == name) return value;
+  FAIL("no counter " << name);
+  return 0;
+}
+
+TEST_CASE("broker server: per-client limits refuse the request and keep the connection",
+          "[broker_server]") {
+  BrokerConfig config;
+  config.max_subscriptions_per_client = 2;
+  config.max_in_flight_per_client = 2;
+  TestBroker broker({}, config);
+  RawClient raw(broker.endpoint());
+  auto subscribe = [&](uint64_t req_id, uint64_t sub_id) {
+    proto::Subscribe m;
+    m.req_id = req_id;
+    m.sub_id = sub_id;
+    m.patterns = {"a.>"};
+    raw.send({header(proto::kVersion, proto::Command::kSubscribe), body(proto::encode(m))});
+    return answer_to(raw, req_id);
+  };
+  CHECK(subscribe(1, 1).first == proto::Command::kOk);
+  CHECK(subscribe(2, 2).first == proto::Command::kOk);
+  auto third = subscribe(3, 3);
+  CHECK(third.first == proto::Command::kError);
+  CHECK_THAT(third.second, Catch::Contains("holds 2 subscriptions"));
+  CHECK(subscribe(4, 1).first == proto::Command::kOk);  // replacing one is no new one
+
+  // Receives waiting for a message count as requests in flight.
+  auto receive = [&](uint64_t req_id) {
+    proto::Receive m{req_id, "jobs", "$queue", 1, 0, proto::ReceiveMode::kPeekLock, 10000};
+    raw.send({header(proto::kVersion, proto::Command::kReceive), body(proto::encode(m))});
+  };
+  receive(10);
+  receive(11);
+  receive(12);
+  auto refused = answer_to(raw, 12);
+  CHECK(refused.first == proto::Command::kError);
+  CHECK_THAT(refused.second, Catch::Contains("2 requests waiting for an answer"));
+
+  proto::Counters counters = stats_of(raw);  // still served
+  CHECK(counter(counters, "refused_over_limit") == 2);
+  CHECK(counter(counters, "receives_waiting") == 2);
+  CHECK(counter(counters, "subscriptions") == 2);
+  CHECK(counter(counters, "clients") == 1);
+  CHECK(counter(counters, "malformed_frames") == 0);
+}
+
+TEST_CASE("broker server: STATS counts traffic and malformed frames", "[broker_server]") {
+  TestBroker broker;
+  PublishReport report;
+  REQUIRE(publish_to(broker, "counted", payloads(5, "c"), report).ok());
+  CollectingSink sink;
+  SubscribeConfig config;
+  config.patterns = {"counted"};
+  config.from = {Position::Kind::kEarliest, 0};
+  config.count = 5;
+  REQUIRE(subscribe_to(broker, config, sink).ok());
+  RawClient raw(broker.endpoint());
+  raw.expect_error({"garbage"});
+  proto::Counters counters = stats_of(raw);
+  CHECK(counter(counters, "messages_published") == 5);
+  CHECK(counter(counters, "messages_delivered") == 5);
+  CHECK(counter(counters, "malformed_frames") == 1);
+  CHECK(counter(counters, "topics") == 1);
+}
+
 TEST_CASE("broker server: CURVE admits listed keys and holds them to their rights",
           "[broker_server][curve]") {
   auto broker_keys = generate_curve_key_pair();

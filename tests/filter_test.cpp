@@ -907,6 +907,16 @@ TEST_CASE("filter: the table through EnvelopeViewer agrees", "[filter]") {
   }
 }
 
+TEST_CASE("filter: text longer than the limit is refused before parsing", "[filter]") {
+  std::string at_limit = "a = '" + std::string(kMaxFilterBytes - 6, 'x') + "'";
+  REQUIRE(at_limit.size() == kMaxFilterBytes);
+  CHECK(Filter::parse(at_limit).ok());
+  auto over = Filter::parse(at_limit + " ");
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.error().kind == ErrorKind::kInvalidArgument);
+  CHECK_THAT(over.error().message, Catch::Contains("65537 bytes, longer than the limit of 65536"));
+}
+
 TEST_CASE("filter: a word right after an array index is an error", "[filter]") {
   // Not payload.items[0].sku nor payload.items[0].ku.
   for (const char* text : {"payload.items[0]xsku = 'A1'", "payload.items[0]sku = 'A1'"}) {

@@ -228,6 +228,15 @@ TEST_CASE("protocol: LIST_TOPICS, TOPIC_LIST and DELETE_TOPIC round trip", "[pro
   CHECK(d.name == "orders.eu");
 }
 
+TEST_CASE("protocol: STATS and STATS_REPLY round trip, counters in order", "[protocol]") {
+  CHECK(round_trip<Stats>(encode(Stats{12})).req_id == 12);
+  StatsReply r{13, {{"clients", 2}, {"malformed_frames", 0}, {"big", UINT64_MAX}}};
+  StatsReply back = round_trip<StatsReply>(encode(r));
+  CHECK(back.req_id == 13);
+  CHECK(back.counters == r.counters);
+  CHECK(round_trip<StatsReply>(encode(StatsReply{14, {}})).counters.empty());
+}
+
 TEST_CASE("protocol: ERROR round trip with every code", "[protocol]") {
   for (ErrorCode code : {ErrorCode::kBadFrame, ErrorCode::kUnsupportedVersion, ErrorCode::kRejected,
                          ErrorCode::kUnknownSubscription, ErrorCode::kInternal, ErrorCode::kStorage,
@@ -526,6 +535,8 @@ TEST_CASE("protocol: each message carries its own command", "[protocol]") {
   CHECK(encode(DeleteGroup{}).command == Command::kDeleteGroup);
   CHECK(encode(ListGroups{}).command == Command::kListGroups);
   CHECK(encode(GroupList{}).command == Command::kGroupList);
+  CHECK(encode(Stats{}).command == Command::kStats);
+  CHECK(encode(StatsReply{}).command == Command::kStatsReply);
 }
 
 // --- headers ---
@@ -537,7 +548,7 @@ const Command kAllCommands[] = {
     Command::kUnsubscribe, Command::kError,     Command::kListTopics,  Command::kTopicList,
     Command::kDeleteTopic, Command::kReceive,   Command::kReceived,    Command::kSettle,
     Command::kSettled,     Command::kPeek,      Command::kCreateGroup, Command::kDeleteGroup,
-    Command::kListGroups,  Command::kGroupList,
+    Command::kListGroups,  Command::kGroupList, Command::kStats,       Command::kStatsReply,
 };
 
 std::string header(uint8_t version, uint8_t command) {
@@ -1091,6 +1102,30 @@ TEST_CASE("protocol: DELETE_GROUP and LIST_GROUPS bodies with wrong fields", "[p
   check_field_errors<ListGroups>({{"req_id", uint_field(1), kString}});
 }
 
+TEST_CASE("protocol: STATS and STATS_REPLY bodies with wrong fields", "[protocol]") {
+  check_field_errors<Stats>({{"req_id", uint_field(1), kString}});
+  const Field counters = [](Packer& p) {
+    p.pack_map(1);
+    p.pack(std::string("clients"));
+    p.pack(uint64_t{3});
+  };
+  check_field_errors<StatsReply>(
+      {{"req_id", uint_field(1), kNil}, {"counters", counters, kEmptyArray}});
+  const Field negative = [](Packer& p) {
+    p.pack_map(1);
+    p.pack(std::string("clients"));
+    p.pack(int64_t{-1});
+  };
+  const Field number_name = [](Packer& p) {
+    p.pack_map(1);
+    p.pack(uint64_t{1});
+    p.pack(uint64_t{3});
+  };
+  for (const Field& bad : {negative, number_name})
+    CHECK_THAT(decode_error<StatsReply>(pack_array({uint_field(1), bad})).message,
+               Catch::Contains("counters"));
+}
+
 // A GROUP_LIST entry: [topic, group, lock_ms, max_deliveries, ttl_ms, pending,
 // locked, completed, dead_lettered, delivered, lost, oldest_pending_ts, filter,
 // set, remove].
@@ -1133,10 +1168,10 @@ TEST_CASE("protocol: a GROUP_LIST max_deliveries above 32 bits is rejected, not 
   CHECK_THAT(r.error().message, Catch::Contains("max_deliveries"));
 }
 
-using BodyTypes =
-    std::tuple<Hello, Welcome, Ping, Pong, Publish, Confirm, Subscribe, OkReply, Credit, Deliver,
-               End, Notice, Unsubscribe, ErrorReply, ListTopics, TopicList, DeleteTopic, Receive,
-               Received, Settle, Settled, Peek, CreateGroup, DeleteGroup, ListGroups, GroupList>;
+using BodyTypes = std::tuple<Hello, Welcome, Ping, Pong, Publish, Confirm, Subscribe, OkReply,
+                             Credit, Deliver, End, Notice, Unsubscribe, ErrorReply, ListTopics,
+                             TopicList, DeleteTopic, Receive, Received, Settle, Settled, Peek,
+                             CreateGroup, DeleteGroup, ListGroups, GroupList, Stats, StatsReply>;
 
 // Applies `f` to a default-constructed value of every body type.
 template <class F>

@@ -63,6 +63,15 @@ Result<std::vector<TopicInfo>> list_topics(BrokerConnection& c, const std::strin
   return std::move(list->topics);
 }
 
+Result<proto::Counters> broker_stats(BrokerConnection& c, std::chrono::milliseconds timeout) {
+  proto::Stats m{c.next_request_id()};
+  auto reply = request_reply(c, proto::encode(m), m.req_id, proto::Command::kStatsReply, timeout);
+  if (!reply) return reply.error();
+  auto stats = proto::decode<proto::StatsReply>(reply->body());
+  if (!stats) return runtime_error(stats.error().message);
+  return std::move(stats->counters);
+}
+
 Status delete_topic(BrokerConnection& c, const std::string& name,
                     std::chrono::milliseconds timeout) {
   proto::DeleteTopic m{c.next_request_id(), name};

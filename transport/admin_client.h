@@ -23,6 +23,8 @@ Status create_group(BrokerConnection& c, const CreateGroupRequest& request,
                     std::chrono::milliseconds timeout);
 Status delete_group(BrokerConnection& c, const GroupRequest& target,
                     std::chrono::milliseconds timeout);
+// The broker's counters (edatool stats); `topics` counts the connection's namespace.
+Result<proto::Counters> broker_stats(BrokerConnection& c, std::chrono::milliseconds timeout);
 Result<std::vector<GroupInfo>> list_groups(BrokerConnection& c, std::chrono::milliseconds timeout);
 // Pending messages of a queue or group, oldest first, without locking them.
 Result<std::vector<Envelope>> peek(BrokerConnection& c, const GroupRequest& target, size_t max,

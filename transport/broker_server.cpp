@@ -13,6 +13,9 @@ namespace eda {
 using proto::ErrorCode;
 using Clock = std::chrono::steady_clock;
 
+// Answers queued for one peer at most (its ZMQ_SNDHWM), in messages.
+constexpr int kPeerSendQueue = 100000;
+
 BrokerServer::BrokerServer(BrokerConfig config, std::unique_ptr<BrokerEngine> engine)
     : config_(std::move(config)),
       context_(1),
@@ -20,8 +23,10 @@ BrokerServer::BrokerServer(BrokerConfig config, std::unique_ptr<BrokerEngine> en
       engine_(std::move(engine)),
       instance_(std::random_device{}() | uint64_t(std::random_device{}()) << 32) {
   router_.set(zmq::sockopt::router_mandatory, 1);
-  // Credit bounds what is queued per peer, so the queue itself needs no limit.
-  router_.set(zmq::sockopt::sndhwm, 0);
+  // Credit bounds the deliveries queued per peer and the in-flight limit its
+  // deferred answers; only a client that keeps sending requests while it
+  // reads no answers fills this, and it is then forgotten (reply()).
+  router_.set(zmq::sockopt::sndhwm, kPeerSendQueue);
   router_.set(zmq::sockopt::rcvhwm, 0);
   router_.set(zmq::sockopt::linger, 0);
   router_.set(zmq::sockopt::maxmsgsize,
@@ -107,6 +112,7 @@ void BrokerServer::finish_commits() {
   for (const auto& done : engine_->take_commits()) {
     while (!pending_replies_.empty() && pending_replies_.front().ticket <= done.through) {
       PendingReply& p = pending_replies_.front();
+      if (auto owner = peers_.find(p.peer); owner != peers_.end()) --owner->second.in_flight;
       if (done.status)
         reply(p.peer, p.reply);
       else
@@ -143,7 +149,7 @@ void BrokerServer::handle(const Incoming& in) {
   };
   switch (frames->command) {
     case proto::Command::kPublish:
-      return handle_publish(peer, frames->body);
+      return handle_publish(peer, p, frames->body);
     case proto::Command::kSubscribe:
       return handle_subscribe(peer, p, frames->body);
     case proto::Command::kCredit:
@@ -157,7 +163,7 @@ void BrokerServer::handle(const Incoming& in) {
     case proto::Command::kReceive:
       return handle_receive(peer, p, frames->body);
     case proto::Command::kSettle:
-      return handle_settle(peer, frames->body);
+      return handle_settle(peer, p, frames->body);
     case proto::Command::kPeek:
       return handle_peek(peer, frames->body);
     case proto::Command::kCreateGroup:
@@ -166,6 +172,12 @@ void BrokerServer::handle(const Incoming& in) {
       return handle_delete_group(peer, frames->body);
     case proto::Command::kListGroups:
       return handle_list_groups(peer, frames->body);
+    case proto::Command::kStats: {
+      auto m = proto::decode<proto::Stats>(frames->body);
+      if (!m) return bad_body(m.error());
+      if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
+      return reply(peer, proto::encode(proto::StatsReply{m->req_id, counters(ns_)}));
+    }
     case proto::Command::kPing: {
       auto m = proto::decode<proto::Ping>(frames->body);
       if (!m) return bad_body(m.error());
@@ -186,12 +198,23 @@ void BrokerServer::handle(const Incoming& in) {
   }
 }
 
-void BrokerServer::handle_publish(const std::string& peer, std::string_view body) {
+bool BrokerServer::may_hold_another(const std::string& peer, Peer& p, uint64_t req_id) {
+  if (p.in_flight < config_.max_in_flight_per_client) return true;
+  ++refused_;
+  reply_error(peer, req_id, ErrorCode::kRejected,
+              fmt::format("this connection has {} requests waiting for an answer, the most the "
+                          "broker holds for one client; wait for answers before sending more",
+                          p.in_flight));
+  return false;
+}
+
+void BrokerServer::handle_publish(const std::string& peer, Peer& p, std::string_view body) {
   auto m = proto::decode<proto::Publish>(body);
   if (!m) {
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  if (m->req_id != 0 && !may_hold_another(peer, p, m->req_id)) return;
   for (const Envelope& e : m->envelopes)
     if (!permitted(peer, m->req_id, Right::kPublish, e.topic)) return;
   auto receipt = engine_->publish(std::move(m->envelopes), now_ms(), ns_);
@@ -200,6 +223,8 @@ void BrokerServer::handle_publish(const std::string& peer, std::string_view body
     return reply_error(peer, m->req_id, storage ? ErrorCode::kStorage : ErrorCode::kRejected,
                        receipt.error().message);
   }
+  published_ += receipt->offsets.size() - receipt->duplicates.size();
+  duplicates_ += receipt->duplicates.size();
   // req_id 0 asks for no confirmation (pub --no-confirm).
   if (m->req_id == 0) return;
   proto::Confirm confirm{m->req_id, std::move(receipt->offsets), std::move(receipt->duplicates)};
@@ -209,6 +234,7 @@ void BrokerServer::handle_publish(const std::string& peer, std::string_view body
 void BrokerServer::reply_when_durable(uint64_t ticket, const std::string& peer, uint64_t req_id,
                                       proto::Message m) {
   if (ticket == 0) return reply(peer, m);
+  if (auto p = peers_.find(peer); p != peers_.end()) ++p->second.in_flight;
   pending_replies_.push_back({ticket, peer, req_id, std::move(m)});
 }
 
@@ -220,6 +246,14 @@ void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::strin
   }
   for (const std::string& pattern : m->patterns)
     if (!permitted(peer, m->req_id, Right::kSubscribe, pattern)) return;
+  if (!p.subscriptions.count(m->sub_id) &&
+      p.subscriptions.size() >= config_.max_subscriptions_per_client) {
+    ++refused_;
+    return reply_error(peer, m->req_id, ErrorCode::kRejected,
+                       fmt::format("this connection holds {} subscriptions, the most one client "
+                                   "may; unsubscribe one first",
+                                   p.subscriptions.size()));
+  }
   if (auto old = p.subscriptions.find(m->sub_id); old != p.subscriptions.end()) {
     engine_->unsubscribe(old->second);
     owners_.erase(old->second);
@@ -289,7 +323,18 @@ void BrokerServer::handle_delete_topic(const std::string& peer, std::string_view
 }
 
 void BrokerServer::reply(const std::string& peer, const proto::Message& m) {
-  if (send_message(router_, m, peer) == SendResult::kUnreachable) drop_peer(peer);
+  switch (send_message(router_, m, peer)) {
+    case SendResult::kSent:
+      return;
+    case SendResult::kWouldBlock:
+      // Forgotten as if gone: its subscriptions end, and an edatool client
+      // resubscribes from where it was once it reads again.
+      ++refused_;
+      log_info("a client has {} answers it does not read; forgetting it", kPeerSendQueue);
+      return drop_peer(peer);
+    case SendResult::kUnreachable:
+      return drop_peer(peer);
+  }
 }
 
 void BrokerServer::reply_error(const std::string& peer, uint64_t req_id, ErrorCode code,
@@ -306,9 +351,28 @@ void BrokerServer::deliver_ready() {
     Delivery d = engine_->next_delivery(id);
     auto [peer, sub_id] = owner->second;
     for (std::string& text : d.notices) reply(peer, proto::encode(proto::Notice{sub_id, text}));
+    delivered_ += d.records.size();
     if (!d.records.empty()) reply(peer, proto::encode_deliver(sub_id, d.records));
     if (d.reached_end) reply(peer, proto::encode(proto::End{sub_id}));
   }
+}
+
+proto::Counters BrokerServer::counters(std::string_view ns) {
+  size_t parked = parked_.size();
+  size_t topics = engine_->topics(ns).size();
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_);
+  return {{"uptime_seconds", uptime.count()},
+          {"clients", peers_.size()},
+          {"subscriptions", owners_.size()},
+          {"topics", topics},
+          {"messages_published", published_},
+          {"messages_duplicate", duplicates_},
+          {"messages_delivered", delivered_},
+          {"receives_waiting", parked},
+          {"replies_waiting_for_sync", pending_replies_.size()},
+          {"malformed_frames", malformed_},
+          {"refused_over_limit", refused_},
+          {"refused_permission", permission_denied_}};
 }
 
 void BrokerServer::drop_peer(const std::string& peer) {

@@ -37,6 +37,12 @@ struct BrokerConfig {
   // A client silent this long is forgotten (its subscriptions end). Live
   // clients ping every second; a stalled one resubscribes when it wakes.
   std::chrono::milliseconds peer_timeout{30000};
+  // Per connection: subscriptions held at once, and requests the broker holds
+  // unanswered (publishes and settles waiting for their sync, receives waiting
+  // for a message). Beyond either a request is refused (ERROR REJECTED) and
+  // the connection carries on (docs/PROTOCOL.md §14).
+  size_t max_subscriptions_per_client = 1000;
+  size_t max_in_flight_per_client = 10000;
 };
 
 class BrokerServer {
@@ -55,11 +61,14 @@ class BrokerServer {
 
   // Frames that did not parse, since start.
   uint64_t malformed_frames() const { return malformed_; }
+  // What `edatool stats` shows (docs/PROTOCOL.md §13.5), for namespace `ns`.
+  proto::Counters counters(std::string_view ns);
 
  private:
   struct Peer {
     std::chrono::steady_clock::time_point last_seen;
     ConsumerId consumer = 0;  // names this peer's leases in consumer groups
+    size_t in_flight = 0;     // its requests in pending_replies_ and parked_
     std::unordered_map<uint64_t, SubscriptionId> subscriptions;  // client sub_id -> engine id
   };
   struct Owner {
@@ -80,7 +89,10 @@ class BrokerServer {
   // The current request's rights; null without CURVE or for a key no longer listed.
   const KeyRights* caller_rights() const;
   bool permitted(const std::string& peer, uint64_t req_id, Right right, std::string_view name);
-  void handle_publish(const std::string& peer, std::string_view body);
+  // False, after refusing `req_id`, when `p` has max_in_flight_per_client
+  // requests unanswered.
+  bool may_hold_another(const std::string& peer, Peer& p, uint64_t req_id);
+  void handle_publish(const std::string& peer, Peer& p, std::string_view body);
   void handle_subscribe(const std::string& peer, Peer& p, std::string_view body);
   void handle_credit(const std::string& peer, Peer& p, std::string_view body);
   void handle_unsubscribe(const std::string& peer, Peer& p, std::string_view body);
@@ -88,7 +100,7 @@ class BrokerServer {
   void handle_delete_topic(const std::string& peer, std::string_view body);
   // Queues and groups: broker_server_queues.cpp.
   void handle_receive(const std::string& peer, Peer& p, std::string_view body);
-  void handle_settle(const std::string& peer, std::string_view body);
+  void handle_settle(const std::string& peer, Peer& p, std::string_view body);
   void handle_peek(const std::string& peer, std::string_view body);
   void handle_create_group(const std::string& peer, std::string_view body);
   void handle_delete_group(const std::string& peer, std::string_view body);
@@ -143,6 +155,12 @@ class BrokerServer {
   std::unordered_map<std::string, Peer> peers_;
   std::unordered_map<SubscriptionId, Owner> owners_;
   uint64_t malformed_ = 0;
+  uint64_t refused_ = 0;            // requests refused for a per-client limit
+  uint64_t permission_denied_ = 0;  // requests refused for a key's rights
+  uint64_t published_ = 0;          // messages stored
+  uint64_t duplicates_ = 0;         // messages confirmed as already stored
+  uint64_t delivered_ = 0;          // messages sent to subscribers
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace eda

@@ -76,6 +76,7 @@ bool BrokerServer::permitted(const std::string& peer, uint64_t req_id, Right rig
     denied = fmt::format(
         "key {} may not manage topics, queues or groups (it lacks the admin right)", caller_key_);
   if (denied.empty()) return true;
+  ++permission_denied_;
   reply_error(peer, req_id, proto::ErrorCode::kPermission, "permission denied: " + denied);
   return false;
 }

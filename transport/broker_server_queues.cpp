@@ -48,6 +48,7 @@ void BrokerServer::handle_receive(const std::string& peer, Peer& p, std::string_
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
   if (!permitted(peer, m->req_id, Right::kSubscribe, m->topic)) return;
+  if (!may_hold_another(peer, p, m->req_id)) return;
   m->max = std::clamp<uint64_t>(m->max, 1, kMaxReceive);
   auto wait = std::chrono::milliseconds(std::min(m->wait_ms, kMaxWaitMs));
   ConsumerId consumer = m->mode == proto::ReceiveMode::kPeekLock ? p.consumer : 0;
@@ -66,6 +67,7 @@ void BrokerServer::receive(const std::string& peer, ConsumerId consumer, const s
   if (!received)
     return reply_error(peer, request.req_id, code_for(received.error()), received.error().message);
   if (received->records.empty() && Clock::now() < deadline) {
+    ++peers_.at(peer).in_flight;
     parked_.push_back({peer, consumer, ns, request, deadline});
     return;
   }
@@ -87,11 +89,14 @@ void BrokerServer::serve_parked_receives() {
   // receive() may park them again, and a reply may drop a peer's parked ones.
   std::vector<ParkedReceive> waiting = std::exchange(parked_, {});
   for (ParkedReceive& r : waiting) {
-    if (!peers_.count(r.peer)) continue;
-    if (changed || r.deadline <= now)
+    auto peer = peers_.find(r.peer);
+    if (peer == peers_.end()) continue;
+    if (changed || r.deadline <= now) {
+      --peer->second.in_flight;  // receive() counts it again if it parks it again
       receive(r.peer, r.consumer, r.ns, r.request, r.deadline, true);
-    else
+    } else {
       parked_.push_back(std::move(r));
+    }
   }
 }
 
@@ -108,12 +113,13 @@ std::chrono::milliseconds BrokerServer::poll_timeout() const {
   return timeout;
 }
 
-void BrokerServer::handle_settle(const std::string& peer, std::string_view body) {
+void BrokerServer::handle_settle(const std::string& peer, Peer& p, std::string_view body) {
   auto m = proto::decode<proto::Settle>(body);
   if (!m) {
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
+  if (!may_hold_another(peer, p, m->req_id)) return;
   if (!permitted(peer, m->req_id, Right::kSubscribe, m->topic)) return;
   auto receipt = engine_->settle({m->topic, m->group, ns_}, m->settlements, now_ms());
   if (!receipt)

@@ -43,6 +43,10 @@ std::string_view command_name(Command c) {
       return "TOPIC_LIST";
     case Command::kDeleteTopic:
       return "DELETE_TOPIC";
+    case Command::kStats:
+      return "STATS";
+    case Command::kStatsReply:
+      return "STATS_REPLY";
     case Command::kReceive:
       return "RECEIVE";
     case Command::kReceived:
@@ -234,6 +238,27 @@ Result<ListTopics> decode_fields(Reader& r) {
   return r.finish(std::move(m));
 }
 template <>
+Result<Stats> decode_fields(Reader& r) {
+  Stats m;
+  m.req_id = r.u64("req_id");
+  return r.finish(std::move(m));
+}
+template <>
+Result<StatsReply> decode_fields(Reader& r) {
+  StatsReply m;
+  m.req_id = r.u64("req_id");
+  if (const msgpack::object* map = r.map("counters")) {
+    for (const auto& kv : std::span(map->via.map.ptr, map->via.map.size)) {
+      if (kv.key.type != msgpack::type::STR || kv.val.type != msgpack::type::POSITIVE_INTEGER) {
+        r.fail("counters: a name is not a string or a value not an unsigned integer");
+        break;
+      }
+      m.counters.emplace_back(std::string(kv.key.via.str.ptr, kv.key.via.str.size), kv.val.via.u64);
+    }
+  }
+  return r.finish(std::move(m));
+}
+template <>
 Result<TopicList> decode_fields(Reader& r) {
   TopicList m;
   m.req_id = r.u64("req_id");
@@ -277,6 +302,8 @@ template Result<Unsubscribe> decode(std::string_view);
 template Result<ErrorReply> decode(std::string_view);
 template Result<ListTopics> decode(std::string_view);
 template Result<TopicList> decode(std::string_view);
+template Result<Stats> decode(std::string_view);
+template Result<StatsReply> decode(std::string_view);
 template Result<DeleteTopic> decode(std::string_view);
 
 Message encode(const Hello& m) {
@@ -379,6 +406,21 @@ Message encode(const ListTopics& m) {
   Writer w(ListTopics::kCommand, ListTopics::kFields);
   w.pk.pack(m.req_id);
   w.pk.pack(m.pattern);
+  return std::move(w.m);
+}
+Message encode(const Stats& m) {
+  Writer w(Stats::kCommand, Stats::kFields);
+  w.pk.pack(m.req_id);
+  return std::move(w.m);
+}
+Message encode(const StatsReply& m) {
+  Writer w(StatsReply::kCommand, StatsReply::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack_map(static_cast<uint32_t>(m.counters.size()));
+  for (const auto& [name, value] : m.counters) {
+    w.pk.pack(name);
+    w.pk.pack(value);
+  }
   return std::move(w.m);
 }
 Message encode(const TopicList& m) {

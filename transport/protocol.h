@@ -54,6 +54,8 @@ enum class Command : uint8_t {
   kGroupList = 27,    // b->c [req_id, [[topic, group, lock_ms, max_deliveries, ttl_ms,
                       //        pending, locked, completed, dead_lettered, delivered, lost,
                       //        oldest_pending_ts, filter, [set...], [remove...]]...]]
+  kStats = 40,        // c->b [req_id]
+  kStatsReply = 41,   // b->c [req_id, {counter name: uint...}]
 };
 
 enum class ErrorCode : uint16_t {
@@ -168,6 +170,19 @@ struct TopicList {
   uint64_t req_id = 0;
   std::vector<TopicInfo> topics;
 };
+struct Stats {
+  static constexpr Command kCommand = Command::kStats;
+  static constexpr uint32_t kFields = 1;
+  uint64_t req_id = 0;
+};
+// The broker's counters, in the order it lists them (docs/PROTOCOL.md §13.5).
+using Counters = std::vector<std::pair<std::string, uint64_t>>;
+struct StatsReply {
+  static constexpr Command kCommand = Command::kStatsReply;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  Counters counters;
+};
 struct DeleteTopic {
   static constexpr Command kCommand = Command::kDeleteTopic;
   static constexpr uint32_t kFields = 2;
@@ -278,6 +293,8 @@ Message encode(const Unsubscribe&);
 Message encode(const ErrorReply&);
 Message encode(const ListTopics&);
 Message encode(const TopicList&);
+Message encode(const Stats&);
+Message encode(const StatsReply&);
 Message encode(const DeleteTopic&);
 Message encode(const Receive&);
 Message encode(const Received&);

@@ -63,7 +63,7 @@ const Check kChecks[] = {
     &check<Unsubscribe>, &check<ErrorReply>, &check<ListTopics>,  &check<TopicList>,
     &check<DeleteTopic>, &check<Receive>,    &check<Received>,    &check<Settle>,
     &check<Settled>,     &check<Peek>,       &check<CreateGroup>, &check<DeleteGroup>,
-    &check<ListGroups>,  &check<GroupList>,
+    &check<ListGroups>,  &check<GroupList>,  &check<Stats>,       &check<StatsReply>,
 };
 
 }  // namespace
