@@ -11,7 +11,7 @@ _edatool() {
       continue
     fi
     case "${path:+$path }$word" in
-      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'bench'|'keygen'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
+      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'stats'|'bench'|'keygen'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
       *) break ;;
     esac
   done
@@ -115,6 +115,8 @@ _edatool() {
     'dlq:--resubmit') COMPREPLY=(); return ;;
     'dlq:--format') COMPREPLY=($(compgen -W 'raw json msgpack' -- "$cur")); return ;;
     'dlq:--template') COMPREPLY=(); return ;;
+    'stats:-h'|'stats:--help') COMPREPLY=(); return ;;
+    'stats:--json') COMPREPLY=(); return ;;
     'bench:-h'|'bench:--help') COMPREPLY=(); return ;;
     'bench:--messages') COMPREPLY=(); return ;;
     'bench:--size') COMPREPLY=(); return ;;
@@ -134,7 +136,7 @@ _edatool() {
   case "$path" in
     '')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench keygen help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
     'broker')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window --curve-secret --authorized-keys -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
@@ -198,6 +200,9 @@ _edatool() {
     'dlq')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --resubmit --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
+    'stats')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
     'bench')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --messages --size --publishers --subscribers --stored --memory --rate --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
@@ -206,13 +211,13 @@ _edatool() {
       else COMPREPLY=($(true)); fi ;;
     'help')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench keygen help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
     'completion')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")); fi ;;
     'man')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq bench keygen help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
   esac
 }
 complete -F _edatool edatool
