@@ -53,6 +53,20 @@ Error malformed_envelope(std::string_view what) {
   return {ErrorKind::kInvalidArgument, fmt::format("malformed envelope: {}", what)};
 }
 
+Status view_headers(const msgpack::object& o, std::vector<HeaderField>& headers) {
+  if (o.type != msgpack::type::MAP) return invalid_argument("headers are not a map");
+  headers.clear();
+  for (const auto& kv : std::span(o.via.map.ptr, o.via.map.size)) {
+    auto name = text_of(kv.key);
+    if (!name) return invalid_argument("a header name is not a string");
+    auto value = header_value_of(kv.val);
+    if (!value)
+      return invalid_argument(fmt::format("header '{}' is not a string, number or bool", *name));
+    headers.push_back({*name, *value});
+  }
+  return ok_status();
+}
+
 Result<EnvelopeView> view_envelope(const msgpack::object& o, std::vector<HeaderField>& headers) {
   if (o.type != msgpack::type::ARRAY || o.via.array.size != kEnvelopeFields)
     return malformed_envelope(fmt::format("expected an array of {} fields", kEnvelopeFields));
@@ -68,16 +82,7 @@ Result<EnvelopeView> view_envelope(const msgpack::object& o, std::vector<HeaderF
     v.key = text_of(f[2]);
     if (!v.key) return malformed_envelope("key is neither a string nor nil");
   }
-  if (f[3].type != msgpack::type::MAP) return malformed_envelope("headers are not a map");
-  headers.clear();
-  for (const auto& kv : std::span(f[3].via.map.ptr, f[3].via.map.size)) {
-    auto name = text_of(kv.key);
-    if (!name) return malformed_envelope("a header name is not a string");
-    auto value = header_value_of(kv.val);
-    if (!value)
-      return malformed_envelope(fmt::format("header '{}' is not a string, number or bool", *name));
-    headers.push_back({*name, *value});
-  }
+  if (Status s = view_headers(f[3], headers); !s) return malformed_envelope(s.error().message);
   v.headers = headers;
   if (f[4].type == msgpack::type::POSITIVE_INTEGER && f[4].via.u64 <= INT64_MAX)
     v.ts = static_cast<int64_t>(f[4].via.u64);

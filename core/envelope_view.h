@@ -35,6 +35,11 @@ struct EnvelopeView {
 // borrows from `o` and `headers`. Malformed input gives an Error saying what.
 Result<EnvelopeView> view_envelope(const msgpack::object& o, std::vector<HeaderField>& headers);
 
+// Reads a msgpack map of header name -> string, integer, float or bool into
+// `headers` (cleared first; borrows from `o`). Errors say what is wrong, e.g.
+// "header 'n' is not a string, number or bool".
+Status view_headers(const msgpack::object& o, std::vector<HeaderField>& headers);
+
 // The same view of a decoded envelope; borrows from `e` and `headers`.
 EnvelopeView view_envelope(const Envelope& e, std::vector<HeaderField>& headers);
 
