@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 
 #include "core/envelope_source.h"
+#include "tests/test_broker.h"
 #include "transport/admin_client.h"
 #include "transport/broker_connection.h"
 #include "transport/curve_keys.h"
@@ -21,92 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// A broker on a free port, served by its own thread until destroyed.
-class TestBroker {
- public:
-  explicit TestBroker(EngineConfig engine_config = {}, BrokerConfig config = {}) {
-    std::vector<std::string> notes;
-    auto engine = BrokerEngine::open(engine_config, notes);
-    REQUIRE(engine.ok());
-    config.binds = {"tcp://127.0.0.1:*"};
-    server_ = std::make_unique<BrokerServer>(config, std::move(*engine));
-    auto endpoints = server_->bind();
-    REQUIRE(endpoints.ok());
-    REQUIRE(endpoints->size() == 1);
-    endpoint_ = endpoints->front();
-    REQUIRE(endpoint_.rfind("tcp://127.0.0.1:", 0) == 0);
-    REQUIRE(endpoint_.back() != '*');
-    thread_ = std::thread([this] { server_->run(stop_); });
-  }
-  ~TestBroker() { stop(); }
-
-  void stop() {
-    if (!thread_.joinable()) return;
-    stop_ = true;
-    thread_.join();
-  }
-  const std::string& endpoint() const { return endpoint_; }
-  // Only after stop(): the loop thread owns the counter while it runs.
-  uint64_t malformed_frames() const { return server_->malformed_frames(); }
-
- private:
-  std::unique_ptr<BrokerServer> server_;
-  std::string endpoint_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-// Keeps what it is given.
-class CollectingSink : public EnvelopeSink {
- public:
-  Status write(const Envelope& e) override {
-    envelopes.push_back(e);
-    return ok_status();
-  }
-  Status flush() override {
-    ++flushes;
-    return ok_status();
-  }
-  std::vector<Envelope> envelopes;
-  int flushes = 0;
-};
-
-std::unique_ptr<BrokerConnection> connect(const TestBroker& broker, const ClientCurve& curve = {}) {
-  auto c = BrokerConnection::open(broker.endpoint(), curve);
-  REQUIRE(c.ok());
-  return std::move(*c);
-}
-
-std::vector<Envelope> payloads(int n, const std::string& prefix, size_t pad = 0) {
-  std::vector<Envelope> v;
-  for (int i = 0; i < n; ++i) {
-    Envelope e;
-    e.payload = prefix + std::to_string(i) + std::string(pad, '.');
-    v.push_back(std::move(e));
-  }
-  return v;
-}
-
-Status publish_to(const TestBroker& broker, const std::string& topic,
-                  std::vector<Envelope> envelopes, PublishReport& report, EnvelopeStamp stamp = {},
-                  const ClientCurve& curve = {}) {
-  auto conn = connect(broker, curve);
-  ListSource source(std::move(envelopes));
-  stamp.topic = topic;
-  PublishConfig config;
-  config.timeout = 10s;  // a deadline, so a broken broker fails the test instead of hanging it
-  std::atomic<bool> stop{false};
-  return publish(*conn, source, stamp, config, stop, report);
-}
-
-Result<SubscribeEnd> subscribe_to(const TestBroker& broker, SubscribeConfig config,
-                                  CollectingSink& sink, const ClientCurve& curve = {}) {
-  auto conn = connect(broker, curve);
-  if (!config.timeout) config.timeout = 10s;
-  std::atomic<bool> stop{false};
-  return subscribe(*conn, config, sink, stop);
-}
 
 TEST_CASE("broker server: published messages come back to a subscriber", "[broker_server]") {
   TestBroker broker;

@@ -51,38 +51,53 @@ BrokerServer::BrokerServer(BrokerConfig config, std::unique_ptr<BrokerEngine> en
 BrokerServer::~BrokerServer() = default;
 
 Result<std::vector<std::string>> BrokerServer::bind() {
-  std::vector<std::string> endpoints;
-  for (const std::string& url : config_.binds) {
-    if (Status s = validate_endpoint(url); !s) return s.error();
-    try {
-      router_.bind(url);
-    } catch (const zmq::error_t& e) {
-      std::string hint = e.num() == EADDRINUSE ? " (is another broker running there?)" : "";
-      return runtime_error(fmt::format("cannot listen on {}: {}{}", url, e.what(), hint));
-    }
-    endpoints.push_back(router_.get(zmq::sockopt::last_endpoint));
+  auto endpoints = bind_endpoints(router_, config_.binds);
+  if (!endpoints) return endpoints;
+  if (!config_.taps.empty()) {
+    tap_ = std::make_unique<TapBridge>(context_);
+    auto taps = tap_->bind(config_.taps);
+    if (!taps) return taps.error();
+    tap_endpoints_ = std::move(*taps);
+    if (Status s = tap_->start(*engine_); !s) return s.error();
+  }
+  if (!config_.ingests.empty()) {
+    ingest_ = std::make_unique<IngestBridge>(context_, engine_->config().max_message_bytes);
+    auto ingests = ingest_->bind(config_.ingests);
+    if (!ingests) return ingests.error();
+    ingest_endpoints_ = std::move(*ingests);
   }
   return endpoints;
 }
 
 void BrokerServer::poll_once(std::chrono::milliseconds timeout) {
-  // The commit fd and the ZAP socket only when there are such.
-  zmq::pollitem_t items[3] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
-                              {nullptr, engine_->commit_fd(), ZMQ_POLLIN, 0},
-                              {zap_.handle(), 0, ZMQ_POLLIN, 0}};
-  size_t count = 1;
-  if (engine_->commit_fd() >= 0) count = 2;
-  if (zap_) items[count++] = items[2];
+  // The commit fd, the ZAP socket and the bridges only when there are such;
+  // index 0 (the ROUTER) stands for "not polled" in the others.
+  zmq::pollitem_t items[5];
+  size_t count = 0;
+  auto add = [&](zmq::pollitem_t item) {
+    items[count] = item;
+    return count++;
+  };
+  add({router_.handle(), 0, ZMQ_POLLIN, 0});
+  size_t commit =
+      engine_->commit_fd() >= 0 ? add({nullptr, engine_->commit_fd(), ZMQ_POLLIN, 0}) : 0;
+  size_t zap = zap_ ? add({zap_.handle(), 0, ZMQ_POLLIN, 0}) : 0;
+  size_t tap = tap_ ? add({tap_->socket().handle(), 0, ZMQ_POLLIN, 0}) : 0;
+  size_t ingest = ingest_ ? add({ingest_->socket().handle(), 0, ZMQ_POLLIN, 0}) : 0;
+  auto readable = [&](size_t i) { return i != 0 && (items[i].revents & ZMQ_POLLIN); };
   try {
     zmq::poll(items, count, timeout);
-    if (engine_->commit_fd() >= 0 && (items[1].revents & ZMQ_POLLIN)) finish_commits();
-    if (zap_ && (items[count - 1].revents & ZMQ_POLLIN)) handle_zap();
+    if (readable(commit)) finish_commits();
+    if (readable(zap)) handle_zap();
+    if (readable(tap)) tap_->read_subscriptions();
     // A bounded round, so deliveries and commits are not starved by a flood of requests.
     for (int i = 0; i < 10000; ++i) {
       auto in = receive_message(router_);
       if (!in) break;
       handle(*in);
     }
+    if (readable(ingest)) ingest_->drain(*engine_);
+    if (tap_ && tap_->blocked()) tap_->retry(*engine_);
     deliver_ready();
   } catch (const zmq::error_t& e) {
     if (e.num() != EINTR) throw;
@@ -106,6 +121,9 @@ void BrokerServer::run(const std::atomic<bool>& stop) {
   while (!pending_replies_.empty() && Clock::now() < deadline)
     poll_once(std::chrono::milliseconds(10));
   if (Status s = engine_->checkpoint(); !s) log_error("writing index files: {}", s.error().message);
+  if (tap_) log_info("tap: {} messages sent", tap_->sent());
+  if (ingest_)
+    log_info("ingest: {} messages stored, {} dropped", ingest_->stored(), ingest_->dropped());
 }
 
 void BrokerServer::finish_commits() {
@@ -346,6 +364,10 @@ void BrokerServer::deliver_ready() {
   // One delivery per ready subscription per round keeps subscribers fair;
   // next_delivery marks a subscription ready again when more is waiting.
   for (SubscriptionId id : engine_->take_ready()) {
+    if (tap_ && id == tap_->subscription()) {
+      tap_->deliver(*engine_, engine_->next_delivery(id));
+      continue;
+    }
     auto owner = owners_.find(id);
     if (owner == owners_.end()) continue;
     Delivery d = engine_->next_delivery(id);

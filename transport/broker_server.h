@@ -16,6 +16,7 @@
 #include "core/authorized_keys.h"
 #include "core/broker_engine.h"
 #include "core/result.h"
+#include "transport/broker_bridges.h"
 #include "transport/zmq_io.h"
 
 namespace eda {
@@ -30,6 +31,9 @@ struct CurveServerConfig {
 
 struct BrokerConfig {
   std::vector<std::string> binds;
+  // Bridges to plain ZeroMQ peers (broker_bridges.h): XPUB and PULL URLs.
+  std::vector<std::string> taps{};
+  std::vector<std::string> ingests{};
   std::optional<CurveServerConfig> curve{};  // none: plaintext
   // Set from outside (SIGHUP); the loop clears it and rereads the authorized
   // keys file. A file that does not parse keeps the old list.
@@ -52,8 +56,12 @@ class BrokerServer {
   ~BrokerServer();
 
   // Binds every endpoint; returns them with wildcard ports resolved
-  // (tcp://127.0.0.1:* -> tcp://127.0.0.1:41234).
+  // (tcp://127.0.0.1:* -> tcp://127.0.0.1:41234). Also binds the bridges
+  // (see tap_endpoints()) and starts the tap's subscription.
   Result<std::vector<std::string>> bind();
+  // The bridges' endpoints as bound, after bind().
+  const std::vector<std::string>& tap_endpoints() const { return tap_endpoints_; }
+  const std::vector<std::string>& ingest_endpoints() const { return ingest_endpoints_; }
 
   // Serves until `stop` becomes true (noticed within 100 ms), then confirms
   // what is being synced and writes index files.
@@ -63,6 +71,9 @@ class BrokerServer {
   uint64_t malformed_frames() const { return malformed_; }
   // What `edatool stats` shows (docs/PROTOCOL.md §13.5), for namespace `ns`.
   proto::Counters counters(std::string_view ns);
+  // Messages the ingest bridge stored and dropped, since start (0 without one).
+  uint64_t ingest_stored() const { return ingest_ ? ingest_->stored() : 0; }
+  uint64_t ingest_dropped() const { return ingest_ ? ingest_->dropped() : 0; }
 
  private:
   struct Peer {
@@ -154,6 +165,10 @@ class BrokerServer {
   ConsumerId next_consumer_ = 1;
   std::unordered_map<std::string, Peer> peers_;
   std::unordered_map<SubscriptionId, Owner> owners_;
+  std::unique_ptr<TapBridge> tap_;        // with --tap
+  std::unique_ptr<IngestBridge> ingest_;  // with --ingest
+  std::vector<std::string> tap_endpoints_;
+  std::vector<std::string> ingest_endpoints_;
   uint64_t malformed_ = 0;
   uint64_t refused_ = 0;            // requests refused for a per-client limit
   uint64_t permission_denied_ = 0;  // requests refused for a key's rights

@@ -48,17 +48,35 @@ Result<Frames> split_frames(const Incoming& in, size_t first_part) {
   return Frames{header->command, header->ns, in.parts[first_part + 1].to_string_view()};
 }
 
-Status validate_endpoint(std::string_view url) {
+Status validate_endpoint(std::string_view url, std::string_view what) {
   auto scheme_end = url.find("://");
   std::string_view scheme = scheme_end == std::string_view::npos ? "" : url.substr(0, scheme_end);
   if (scheme != "tcp" && scheme != "ipc")
-    return invalid_argument(
-        fmt::format("broker URL '{}' is not tcp://HOST:PORT or ipc://PATH", url));
+    return invalid_argument(fmt::format("{} '{}' is not tcp://HOST:PORT or ipc://PATH", what, url));
   if (url.size() == scheme_end + 3)
-    return invalid_argument(fmt::format("broker URL '{}' has no address after '://'", url));
+    return invalid_argument(fmt::format("{} '{}' has no address after '://'", what, url));
   if (scheme == "tcp" && url.rfind(':') <= scheme_end + 2)
-    return invalid_argument(fmt::format("broker URL '{}' has no port (tcp://HOST:PORT)", url));
+    return invalid_argument(fmt::format("{} '{}' has no port (tcp://HOST:PORT)", what, url));
   return ok_status();
+}
+
+Result<std::vector<std::string>> bind_endpoints(zmq::socket_t& socket,
+                                                const std::vector<std::string>& urls,
+                                                std::string_view flag) {
+  std::string what = flag.empty() ? "broker URL" : fmt::format("{} URL", flag);
+  std::string prefix = flag.empty() ? "" : fmt::format("{}: ", flag);
+  std::vector<std::string> endpoints;
+  for (const std::string& url : urls) {
+    if (Status s = validate_endpoint(url, what); !s) return s.error();
+    try {
+      socket.bind(url);
+    } catch (const zmq::error_t& e) {
+      std::string hint = e.num() == EADDRINUSE ? " (is another broker running there?)" : "";
+      return runtime_error(fmt::format("{}cannot listen on {}: {}{}", prefix, url, e.what(), hint));
+    }
+    endpoints.push_back(socket.get(zmq::sockopt::last_endpoint));
+  }
+  return endpoints;
 }
 
 }  // namespace eda

@@ -40,7 +40,16 @@ struct Frames {
 };
 Result<Frames> split_frames(const Incoming& in, size_t first_part);
 
-// Checks that `url` is a ZeroMQ endpoint edatool can use (tcp:// or ipc://).
-Status validate_endpoint(std::string_view url);
+// Checks that `url` is a ZeroMQ endpoint edatool can use (tcp:// or ipc://);
+// errors call it `what`.
+Status validate_endpoint(std::string_view url, std::string_view what = "broker URL");
+
+// Binds `socket` to every URL (each checked by validate_endpoint); returns the
+// endpoints with wildcard ports resolved (tcp://127.0.0.1:* -> tcp://127.0.0.1:41234).
+// A URL that cannot be bound is a runtime error naming it, and `flag` when
+// given (e.g. "--tap": the URL alone would read like a --bind one).
+Result<std::vector<std::string>> bind_endpoints(zmq::socket_t& socket,
+                                                const std::vector<std::string>& urls,
+                                                std::string_view flag = {});
 
 }  // namespace eda
