@@ -15,6 +15,8 @@ namespace {
 
 struct BrokerOptions {
   std::vector<std::string> binds;
+  std::vector<std::string> taps;
+  std::vector<std::string> ingests;
   std::string data;
   bool memory = false;
   std::string fsync = "batch";
@@ -96,6 +98,12 @@ int run_broker(const BrokerOptions& o) {
   BrokerConfig server_config;
   server_config.binds =
       o.binds.empty() ? std::vector<std::string>{"tcp://127.0.0.1:7670"} : o.binds;
+  server_config.taps = o.taps;
+  server_config.ingests = o.ingests;
+  if (*curve && (!o.taps.empty() || !o.ingests.empty()))
+    return report(invalid_argument(
+        "--tap and --ingest are plain ZeroMQ sockets without authentication; they cannot be "
+        "combined with --curve-secret"));
   if (*curve) {
     log_info("CURVE on, {} keys authorized by {}", (*curve)->authorized_keys.size(),
              o.authorized_keys);
@@ -111,14 +119,19 @@ int run_broker(const BrokerOptions& o) {
   BrokerServer server(server_config, std::move(*engine));
   auto endpoints = server.bind();
   if (!endpoints) return report(endpoints.error());
-  for (const std::string& e : *endpoints) {
-    if (!server_config.curve && !is_local_endpoint(e))
-      log_error(
-          "warning: {} is reachable from other machines without encryption or "
-          "authentication (see --curve-secret and --authorized-keys)",
-          e);
-    log_info("broker listening on {}", e);
-  }
+  auto announce = [&](std::string_view what, const std::vector<std::string>& bound) {
+    for (const std::string& e : bound) {
+      if (!server_config.curve && !is_local_endpoint(e))
+        log_error(
+            "warning: {} is reachable from other machines without encryption or "
+            "authentication (see --curve-secret and --authorized-keys)",
+            e);
+      log_info("{} listening on {}", what, e);
+    }
+  };
+  announce("broker", *endpoints);
+  announce("tap", server.tap_endpoints());
+  announce("ingest", server.ingest_endpoints());
   if (config->data_dir)
     log_info("data directory {} (fsync {})", *config->data_dir, o.fsync);
   else
@@ -135,6 +148,16 @@ Runner setup_broker(CLI::App& app, const GlobalOptions&) {
   app.add_option("--bind", o->binds,
                  "listen on URL (repeatable; default tcp://127.0.0.1:7670; tcp://HOST:* picks a "
                  "free port)")
+      ->type_name("URL")
+      ->allow_extra_args(false);
+  app.add_option("--tap", o->taps,
+                 "also send every stored message as [topic][payload] to plain ZeroMQ SUB "
+                 "sockets on URL (an XPUB; repeatable; $ topics excluded)")
+      ->type_name("URL")
+      ->allow_extra_args(false);
+  app.add_option("--ingest", o->ingests,
+                 "also store what plain ZeroMQ PUSH sockets send to URL as [topic][payload] or "
+                 "[topic][payload][msgpack headers map] (a PULL; repeatable)")
       ->type_name("URL")
       ->allow_extra_args(false);
   app.add_option("--data", o->data, "keep the log in DIR (default $XDG_DATA_HOME/edatool)")

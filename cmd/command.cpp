@@ -21,13 +21,23 @@ std::span<const Command> command_table() {
        "directory refuses to start.\n\n"
        "Retention drops whole segments that are older than --retention-age or beyond "
        "--retention-bytes per topic; a subscriber that falls behind is told and resumes at the "
-       "earliest message kept.",
+       "earliest message kept.\n\n"
+       "Bridges let plain ZeroMQ programs in without an edatool client (docs/PROTOCOL.md, "
+       "Bridges). --tap URL is an XPUB: every stored message of a user topic, once subscribers "
+       "could see it, goes out as [topic][payload] to each SUB whose prefix subscription matches "
+       "the topic; no SUB, no copy (ZeroMQ drops what no one subscribed to). A SUB that reads "
+       "slowly slows the tap alone, never publishers or other subscribers. --ingest URL is a PULL "
+       "that stores [topic][payload] or [topic][payload][msgpack map of headers] from PUSH "
+       "sockets as pub would; malformed messages are dropped and counted with a log line, and "
+       "the totals are logged when the broker stops.",
        "# a broker on the default URL, data in ~/.local/share/edatool\n"
        "edatool broker\n"
        "# any free port on loopback plus a Unix socket, data in ./data\n"
        "edatool broker --bind 'tcp://127.0.0.1:*' --bind ipc:///tmp/eda.sock --data ./data\n"
        "# memory only, at most 64 MiB per topic\n"
-       "edatool broker --memory --retention-bytes 64MiB\n",
+       "edatool broker --memory --retention-bytes 64MiB\n"
+       "# plain ZeroMQ SUBs on port 7671, PUSHes on port 7672\n"
+       "edatool broker --tap tcp://127.0.0.1:7671 --ingest tcp://127.0.0.1:7672\n",
        "$XDG_DATA_HOME/edatool\tThe data directory when --data is not given "
        "(~/.local/share/edatool when XDG_DATA_HOME is unset): a directory per namespace, in it "
        "one per topic with its segment (.log) and index (.idx) files.\n"
