@@ -109,6 +109,15 @@ TEST_CASE("tap: a SUB that stops reading loses nothing and holds up no publisher
   CHECK(in_order == kCount);
 }
 
+TEST_CASE("tap: ZeroMQ's queue per SUB is 10000 messages, fewer for large ones",
+          "[broker_bridges]") {
+  CHECK(TapBridge::send_high_water_mark(100) == 10000);
+  CHECK(TapBridge::send_high_water_mark(6u << 10) == 10000);
+  CHECK(TapBridge::send_high_water_mark(16u << 10) == 4096);
+  CHECK(TapBridge::send_high_water_mark(1u << 20) == 1000);
+  CHECK(TapBridge::send_high_water_mark(32u << 20) == 1000);
+}
+
 std::string msgpack_headers() {
   msgpack::sbuffer b;
   msgpack::packer<msgpack::sbuffer> pk(b);

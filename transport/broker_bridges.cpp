@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/envelope_view.h"
@@ -14,10 +15,16 @@ namespace eda {
 
 // ---- tap ----
 
-TapBridge::TapBridge(zmq::context_t& context) : xpub_(context, zmq::socket_type::xpub) {
+uint64_t TapBridge::send_high_water_mark(size_t max_message_bytes) {
+  return std::clamp<uint64_t>(kQueueBytes / std::max<size_t>(max_message_bytes, 1), 1000, 10000);
+}
+
+TapBridge::TapBridge(zmq::context_t& context, size_t max_message_bytes)
+    : xpub_(context, zmq::socket_type::xpub) {
   // A full SUB makes send() fail instead of dropping the message (TOOLCHAIN.md).
   xpub_.set(zmq::sockopt::xpub_nodrop, 1);
   xpub_.set(zmq::sockopt::linger, 0);
+  xpub_.set(zmq::sockopt::sndhwm, static_cast<int>(send_high_water_mark(max_message_bytes)));
 }
 
 Result<std::vector<std::string>> TapBridge::bind(const std::vector<std::string>& urls) {

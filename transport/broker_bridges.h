@@ -30,9 +30,16 @@ class TapBridge {
   static constexpr uint64_t kWindowMessages = 2000;
   static constexpr uint64_t kWindowBytes = 4u << 20;
   // How soon a blocked tap tries again.
-  static constexpr std::chrono::milliseconds kRetry{5};
+  static constexpr std::chrono::milliseconds kRetry{1};
 
-  explicit TapBridge(zmq::context_t& context);
+  // Messages ZeroMQ may queue per SUB: 10000 keeps up with a fast publisher
+  // (1000, ZeroMQ's default, halves the tap's rate), but a stalled SUB costs
+  // that many messages of memory, so it is lowered to keep
+  // kQueueBytes / max message bytes, and never below ZeroMQ's default.
+  static constexpr uint64_t kQueueBytes = 64u << 20;
+  static uint64_t send_high_water_mark(size_t max_message_bytes);
+
+  TapBridge(zmq::context_t& context, size_t max_message_bytes);
 
   // Binds every URL; returns the endpoints with wildcard ports resolved.
   Result<std::vector<std::string>> bind(const std::vector<std::string>& urls);

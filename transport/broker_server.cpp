@@ -54,7 +54,7 @@ Result<std::vector<std::string>> BrokerServer::bind() {
   auto endpoints = bind_endpoints(router_, config_.binds);
   if (!endpoints) return endpoints;
   if (!config_.taps.empty()) {
-    tap_ = std::make_unique<TapBridge>(context_);
+    tap_ = std::make_unique<TapBridge>(context_, engine_->config().max_message_bytes);
     auto taps = tap_->bind(config_.taps);
     if (!taps) return taps.error();
     tap_endpoints_ = std::move(*taps);
