@@ -56,9 +56,8 @@ void TapBridge::deliver(BrokerEngine& engine, const Delivery& delivery) {
   for (const std::string& notice : delivery.notices) log_info("tap: {}", notice);
   uint64_t messages = 0;
   uint64_t bytes = 0;
-  EnvelopeViewer viewer;
   for (const StoredRecord& r : delivery.records) {
-    auto e = viewer.view(r.body);
+    auto e = viewer_.view(r.body);
     if (!e) {
       log_error("tap: skipped a record it could not read: {}", e.error().message);
       ++messages;

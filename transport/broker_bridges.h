@@ -14,6 +14,7 @@
 #include <zmq.hpp>
 
 #include "core/broker_engine.h"
+#include "core/envelope_view.h"
 #include "core/log_throttle.h"
 #include "core/result.h"
 
@@ -72,6 +73,7 @@ class TapBridge {
   bool send(std::string_view topic, std::string_view payload);
 
   zmq::socket_t xpub_;
+  EnvelopeViewer viewer_;  // reads topic and payload out of stored records
   SubscriptionId subscription_ = 0;
   std::deque<Held> held_;
   uint64_t sent_ = 0;
