@@ -208,6 +208,7 @@ std::span<const Command> command_table() {
        "clients and subscriptions connected now; topics in the current namespace; "
        "messages_published, messages_duplicate (confirmed, already stored) and "
        "messages_delivered since start; receives_waiting and replies_waiting_for_sync now; "
+       "ingest_stored and ingest_dropped by the --ingest bridge; "
        "malformed_frames (requests that did not parse, answered with BAD_FRAME), "
        "refused_over_limit (a per-client limit: subscriptions, requests in flight) and "
        "refused_permission (outside a CURVE key's rights) since start. With CURVE it needs "

@@ -392,6 +392,8 @@ proto::Counters BrokerServer::counters(std::string_view ns) {
           {"messages_delivered", delivered_},
           {"receives_waiting", parked},
           {"replies_waiting_for_sync", pending_replies_.size()},
+          {"ingest_stored", ingest_stored()},
+          {"ingest_dropped", ingest_dropped()},
           {"malformed_frames", malformed_},
           {"refused_over_limit", refused_},
           {"refused_permission", permission_denied_}};

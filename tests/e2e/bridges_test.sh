@@ -121,7 +121,10 @@ done
 # 1005 drops, most of them in one burst: the log holds only a handful of them.
 check_lt "$(grep -c 'ingest: dropped' broker.log)" 20 "a flood of malformed messages is rate-limited in the log"
 
-# The broker kept running.
+# The broker kept running, and counts the drops in stats.
+run "$EDATOOL" stats --json
+check_eq "$(printf '%s' "$OUT" | $PY -c 'import json,sys; j=json.load(sys.stdin); print(j["ingest_stored"], j["ingest_dropped"])')" \
+  "3 1005" "stats counts what ingest stored and dropped"
 run "$EDATOOL" pub in.plain still-here
 check_eq "$RC" 0 "pub after the malformed pushes"
 stop_broker "$BROKER_PID"
