@@ -2,7 +2,7 @@
 _edatool() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local path="" i word
-  local valued=" --ack --authorized-keys --bind --broker --concurrency --count --curve-key --curve-secret --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --force --format --from --fsync --group --header --help --id --json --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --out --publishers --quiet --rate --reason --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --server-key --set --size --speed --stored --subscribers --template --timeout --to --ttl --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
+  local valued=" --ack --authorized-keys --bind --broker --concurrency --count --curve-key --curve-secret --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --force --format --from --fsync --group --header --help --id --ingest --json --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --out --publishers --quiet --rate --reason --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --server-key --set --size --speed --stored --subscribers --tap --template --timeout --to --ttl --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
   # The words before the cursor that are not options or their values name the subcommand.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
@@ -26,6 +26,8 @@ _edatool() {
     ':-v'|':--verbose') COMPREPLY=(); return ;;
     'broker:-h'|'broker:--help') COMPREPLY=(); return ;;
     'broker:--bind') COMPREPLY=(); return ;;
+    'broker:--tap') COMPREPLY=(); return ;;
+    'broker:--ingest') COMPREPLY=(); return ;;
     'broker:--data') COMPREPLY=($(compgen -d -- "$cur")); return ;;
     'broker:--memory') COMPREPLY=(); return ;;
     'broker:--fsync') COMPREPLY=($(compgen -W 'always batch never' -- "$cur")); return ;;
@@ -138,7 +140,7 @@ _edatool() {
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
     'broker')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window --curve-secret --authorized-keys -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --tap --ingest --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window --curve-secret --authorized-keys -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'pub')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -k --key -H --header --id -d --delimiter -0 --null --whole -f --file --json --msgpack --rate --no-confirm --timeout -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
