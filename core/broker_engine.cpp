@@ -130,14 +130,20 @@ void BrokerEngine::watch(Subscription& sub, SubscriptionId id, Topic& topic, uin
   topic.watchers.push_back(id);
 }
 
-Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int64_t now_ms,
+Result<PublishReceipt> BrokerEngine::publish(const std::vector<Envelope>& batch, int64_t now_ms,
+                                             std::string_view ns) {
+  std::vector<HeaderField> headers;
+  return publish(view_envelopes(batch, headers), now_ms, ns);
+}
+
+Result<PublishReceipt> BrokerEngine::publish(std::span<const EnvelopeView> batch, int64_t now_ms,
                                              std::string_view ns) {
   if (batch.empty()) return PublishReceipt{};
   if (batch.size() > kMaxBatchMessages)
     return invalid_argument(fmt::format("a publish batch of {} messages is over the limit of {}",
                                         batch.size(), kMaxBatchMessages));
   for (size_t i = 0; i < batch.size(); ++i) {
-    const Envelope& e = batch[i];
+    const EnvelopeView& e = batch[i];
     if (e.topic != batch[0].topic)
       return invalid_argument("a publish batch must hold one topic; send one batch per topic");
     if (Status s = validate_topic(e.topic); !s) return s.error();
@@ -145,22 +151,26 @@ Result<PublishReceipt> BrokerEngine::publish(std::vector<Envelope>&& batch, int6
       return invalid_argument(
           fmt::format("message {} of the batch has {} headers, over the limit of {}", i + 1,
                       e.headers.size(), kMaxHeaders));
-    for (const auto& [name, value] : e.headers)
-      if (name.size() > kMaxHeaderNameBytes)
+    for (const HeaderField& h : e.headers)
+      if (h.name.size() > kMaxHeaderNameBytes)
         return invalid_argument(fmt::format(
             "message {} of the batch has a header name of {} bytes, over the limit of {}", i + 1,
-            name.size(), kMaxHeaderNameBytes));
-    if (size_t n = e.size(); n > config_.max_message_bytes)
+            h.name.size(), kMaxHeaderNameBytes));
+    if (size_t n = message_size(e); n > config_.max_message_bytes)
       return invalid_argument(
           fmt::format("message {} of the batch is {} bytes, over the broker's limit of {} bytes",
                       i + 1, n, config_.max_message_bytes));
   }
-  auto topic = topic_for_publish(ns, batch[0].topic);
-  if (!topic) return topic.error();
-  return store_batch(**topic, batch, now_ms, true);
+  Topic* topic = find_topic(ns, batch[0].topic);
+  if (!topic) {
+    auto made = topic_for_publish(ns, std::string(batch[0].topic));
+    if (!made) return made.error();
+    topic = *made;
+  }
+  return store_batch(*topic, batch, now_ms, true);
 }
 
-Result<PublishReceipt> BrokerEngine::store_batch(Topic& t, std::vector<Envelope>& batch,
+Result<PublishReceipt> BrokerEngine::store_batch(Topic& t, std::span<const EnvelopeView> batch,
                                                  int64_t now_ms, bool dedup) {
   PublishReceipt receipt;
   receipt.offsets.reserve(batch.size());
@@ -168,7 +178,7 @@ Result<PublishReceipt> BrokerEngine::store_batch(Topic& t, std::vector<Envelope>
   size_t remembered = 0;  // ids added to the dedup index for this batch
   uint64_t offset = t.log->next_offset();
   for (uint32_t i = 0; i < batch.size(); ++i) {
-    Envelope& e = batch[i];
+    EnvelopeView e = batch[i];
     // Also finds a repeat within this batch: ids are remembered as they are taken.
     std::optional<uint64_t> prior = dedup ? t.dedup.find(e.id, now_ms) : std::nullopt;
     if (prior) {
@@ -178,8 +188,10 @@ Result<PublishReceipt> BrokerEngine::store_batch(Topic& t, std::vector<Envelope>
     }
     if (e.ts == 0) e.ts = now_ms;
     e.offset = offset++;
+    std::string assigned_id;  // lives until add() below has encoded it
     if (e.id.empty()) {
-      e.id = ids_.next(now_ms);
+      assigned_id = ids_.next(now_ms);
+      e.id = assigned_id;
     } else if (dedup) {
       t.dedup.add(e.id, e.offset, now_ms);
       ++remembered;

@@ -171,7 +171,9 @@ class BrokerEngine {
   // Stores a batch for one topic of namespace `ns`, all or nothing: every
   // envelope is checked first. Creates the topic on first use, fills in
   // missing ids and ts.
-  Result<PublishReceipt> publish(std::vector<Envelope>&& batch, int64_t now_ms,
+  Result<PublishReceipt> publish(std::span<const EnvelopeView> batch, int64_t now_ms,
+                                 std::string_view ns = kDefaultNamespace);
+  Result<PublishReceipt> publish(const std::vector<Envelope>& batch, int64_t now_ms,
                                  std::string_view ns = kDefaultNamespace);
 
   // Readable when tickets completed (group commit); -1 when none ever will.
@@ -233,7 +235,7 @@ class BrokerEngine {
   std::string topic_dir(const Topic& topic) const;
   // Stores `batch` (all for topic `t`, validated), dropping ids seen within the
   // dedup window when `dedup`.
-  Result<PublishReceipt> store_batch(Topic& t, std::vector<Envelope>& batch, int64_t now_ms,
+  Result<PublishReceipt> store_batch(Topic& t, std::span<const EnvelopeView> batch, int64_t now_ms,
                                      bool dedup);
   Topic& add_topic(std::string_view ns, const std::string& name, std::unique_ptr<TopicLog> log);
   void watch(Subscription& sub, SubscriptionId id, Topic& topic, uint64_t start);

@@ -312,7 +312,8 @@ void BrokerEngine::move_to_dead_letters(Group& g, const std::vector<DeadLetter>&
   }
   // Copies keep their ids: the dedup index is not consulted, so a message
   // dead-lettered twice is kept twice.
-  if (auto stored = store_batch(**target, copies, now_ms, false); !stored)
+  std::vector<HeaderField> headers;
+  if (auto stored = store_batch(**target, view_envelopes(copies, headers), now_ms, false); !stored)
     log_error("{}: cannot store dead letters: {}", source.name, stored.error().message);
 }
 

@@ -19,16 +19,39 @@ Result<Envelope> unpack_envelope(const msgpack::object& o) {
 }
 
 Result<std::vector<Envelope>> unpack_batch(const msgpack::object& o) {
-  if (o.type != msgpack::type::ARRAY) return malformed_envelope("batch is not an array");
+  std::vector<EnvelopeView> views;
+  std::vector<HeaderField> headers;
+  if (Status s = view_batch(o, views, headers); !s) return s.error();
   std::vector<Envelope> batch;
-  batch.reserve(o.via.array.size);
-  std::vector<HeaderField> scratch;
-  for (const auto& item : std::span(o.via.array.ptr, o.via.array.size)) {
-    auto e = unpack_envelope(item, scratch);
-    if (!e) return e.error();
-    batch.push_back(std::move(*e));
-  }
+  batch.reserve(views.size());
+  for (const EnvelopeView& v : views) batch.push_back(copy_envelope(v));
   return batch;
+}
+
+Status view_batch(const msgpack::object& o, std::vector<EnvelopeView>& out,
+                  std::vector<HeaderField>& headers) {
+  if (o.type != msgpack::type::ARRAY) return malformed_envelope("batch is not an array");
+  auto items = std::span(o.via.array.ptr, o.via.array.size);
+  // Room for every header first, so that the spans into `headers` stay valid.
+  size_t header_count = 0;
+  for (const msgpack::object& item : items)
+    if (item.type == msgpack::type::ARRAY && item.via.array.size == kEnvelopeFields &&
+        item.via.array.ptr[3].type == msgpack::type::MAP)
+      header_count += item.via.array.ptr[3].via.map.size;
+  out.clear();
+  headers.clear();
+  out.reserve(items.size());
+  headers.reserve(header_count);
+  thread_local std::vector<HeaderField> one;
+  for (const msgpack::object& item : items) {
+    auto v = view_envelope(item, one);
+    if (!v) return v.error();
+    size_t start = headers.size();
+    headers.insert(headers.end(), one.begin(), one.end());
+    v->headers = std::span(headers).subspan(start, one.size());
+    out.push_back(*v);
+  }
+  return ok_status();
 }
 
 std::string_view envelope_id(std::string_view body) {
@@ -63,6 +86,17 @@ const msgpack::unpack_limit& unpack_limits() {
                                              /*str=*/64u << 20, /*bin=*/64u << 20,
                                              /*ext=*/1u << 10, /*depth=*/32);
   return kLimits;
+}
+
+namespace {
+bool reference_everything(msgpack::type::object_type, std::size_t, void*) {
+  return true;
+}
+}  // namespace
+
+msgpack::object unpack_in_place(msgpack::zone& zone, std::string_view data, size_t& offset) {
+  return msgpack::unpack(zone, data.data(), data.size(), offset, reference_everything, nullptr,
+                         unpack_limits());
 }
 
 msgpack::object_handle unpack_bounded(const char* data, size_t size, size_t& offset) {

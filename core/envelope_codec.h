@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/envelope.h"
+#include "core/envelope_view.h"
 #include "core/result.h"
 
 namespace eda {
@@ -25,8 +26,14 @@ struct StringStream {
   void write(const char* data, size_t n) { out.append(data, n); }
 };
 
+// One encoder serves both: an Envelope is packed through its view.
 template <class Stream>
-void pack_envelope(msgpack::packer<Stream>& pk, const Envelope& e);
+void pack_envelope(msgpack::packer<Stream>& pk, const EnvelopeView& v);
+template <class Stream>
+void pack_envelope(msgpack::packer<Stream>& pk, const Envelope& e) {
+  thread_local std::vector<HeaderField> headers;  // reused: no allocation per envelope
+  pack_envelope(pk, view_envelope(e, headers));
+}
 
 template <class Stream>
 void pack_batch(msgpack::packer<Stream>& pk, std::span<const Envelope> batch) {
@@ -40,10 +47,17 @@ void pack_batch(msgpack::packer<Stream>& pk, std::span<const Envelope> batch) {
 msgpack::object_handle unpack_bounded(const char* data, size_t size, size_t& offset);
 // The limits unpack_bounded applies, for other ways of unpacking.
 const msgpack::unpack_limit& unpack_limits();
+// As unpack_bounded, into `zone`, with strings and bins pointing into `data`
+// instead of copied: the object lives as long as both.
+msgpack::object unpack_in_place(msgpack::zone& zone, std::string_view data, size_t& offset);
 
 // Decoding never throws: malformed input gives an Error saying what was wrong.
 Result<Envelope> unpack_envelope(const msgpack::object& o);
 Result<std::vector<Envelope>> unpack_batch(const msgpack::object& o);
+// A batch read in place: `out` gets one view per envelope, borrowing from `o`
+// and from `headers`, which holds every envelope's headers (both cleared first).
+Status view_batch(const msgpack::object& o, std::vector<EnvelopeView>& out,
+                  std::vector<HeaderField>& headers);
 
 // The id of an encoded envelope, read without decoding the rest; empty when
 // `body` does not start like an envelope.
@@ -68,34 +82,44 @@ void pack_float64(msgpack::packer<Stream>& pk, double d) {
 }
 
 template <class Stream>
-void pack_header_value(msgpack::packer<Stream>& pk, const HeaderValue& v) {
-  if (const double* d = std::get_if<double>(&v))
-    pack_float64(pk, *d);
-  else
-    std::visit([&](const auto& x) { pk.pack(x); }, v);
+void pack_text(msgpack::packer<Stream>& pk, std::string_view s) {
+  pk.pack_str(static_cast<uint32_t>(s.size()));
+  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
 }
 
 template <class Stream>
-void pack_envelope(msgpack::packer<Stream>& pk, const Envelope& e) {
+void pack_envelope(msgpack::packer<Stream>& pk, const EnvelopeView& v) {
   pk.pack_array(kEnvelopeFields);
-  pk.pack(e.id);
-  pk.pack(e.topic);
-  if (e.key)
-    pk.pack(*e.key);
+  pack_text(pk, v.id);
+  pack_text(pk, v.topic);
+  if (v.key)
+    pack_text(pk, *v.key);
   else
     pk.pack_nil();
-  pk.pack_map(static_cast<uint32_t>(e.headers.size()));
-  for (const auto& [name, value] : e.headers) {
-    pk.pack(name);
-    pack_header_value(pk, value);
+  pk.pack_map(static_cast<uint32_t>(v.headers.size()));
+  for (const HeaderField& h : v.headers) {
+    pack_text(pk, h.name);
+    switch (h.value.type) {
+      case FieldValue::Type::kString:
+        pack_text(pk, h.value.s);
+        break;
+      case FieldValue::Type::kInt:
+        pk.pack(h.value.i);
+        break;
+      case FieldValue::Type::kBool:
+        pk.pack(h.value.b);
+        break;
+      default:  // kDouble: views of envelopes hold no other kind
+        pack_float64(pk, h.value.d);
+    }
   }
-  pk.pack(e.ts);
-  pk.pack_bin(static_cast<uint32_t>(e.payload.size()));
-  pk.pack_bin_body(e.payload.data(), static_cast<uint32_t>(e.payload.size()));
-  if (e.offset == kNoOffset)
+  pk.pack(v.ts);
+  pk.pack_bin(static_cast<uint32_t>(v.payload.size()));
+  pk.pack_bin_body(v.payload.data(), static_cast<uint32_t>(v.payload.size()));
+  if (v.offset == kNoOffset)
     pk.pack_nil();
   else
-    pk.pack(e.offset);
+    pk.pack(v.offset);
 }
 
 }  // namespace eda

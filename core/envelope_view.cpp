@@ -42,11 +42,6 @@ FieldValue header_value_of(const HeaderValue& v) {
   return std::visit(convert, v);
 }
 
-// Strings and bins point into the encoded bytes instead of being copied.
-bool reference_everything(msgpack::type::object_type, std::size_t, void*) {
-  return true;
-}
-
 }  // namespace
 
 Error malformed_envelope(std::string_view what) {
@@ -108,6 +103,32 @@ EnvelopeView view_envelope(const Envelope& e, std::vector<HeaderField>& headers)
   return v;
 }
 
+size_t message_size(const EnvelopeView& v) {
+  size_t n = v.payload.size() + (v.key ? v.key->size() : 0);
+  for (const HeaderField& h : v.headers)
+    n += h.name.size() + (h.value.type == FieldValue::Type::kString ? h.value.s.size() : 8);
+  return n;
+}
+
+std::vector<EnvelopeView> view_envelopes(std::span<const Envelope> batch,
+                                         std::vector<HeaderField>& headers) {
+  size_t header_count = 0;
+  for (const Envelope& e : batch) header_count += e.headers.size();
+  headers.clear();
+  headers.reserve(header_count);  // spans into it stay valid
+  std::vector<EnvelopeView> views;
+  views.reserve(batch.size());
+  std::vector<HeaderField> one;
+  for (const Envelope& e : batch) {
+    EnvelopeView v = view_envelope(e, one);
+    size_t start = headers.size();
+    headers.insert(headers.end(), one.begin(), one.end());
+    v.headers = std::span(headers).subspan(start, one.size());
+    views.push_back(v);
+  }
+  return views;
+}
+
 Envelope copy_envelope(const EnvelopeView& v) {
   Envelope e{
       std::string(v.id), std::string(v.topic), std::nullopt, {}, v.ts, std::string(v.payload),
@@ -130,8 +151,7 @@ Result<EnvelopeView> EnvelopeViewer::view(std::string_view encoded,
   zone_.clear();
   try {
     size_t offset = 0;
-    msgpack::object o = msgpack::unpack(zone_, encoded.data(), encoded.size(), offset,
-                                        reference_everything, nullptr, unpack_limits());
+    msgpack::object o = unpack_in_place(zone_, encoded, offset);
     return view_envelope(o, headers);
   } catch (const std::exception& ex) {
     return malformed_envelope(ex.what());

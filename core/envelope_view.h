@@ -42,6 +42,12 @@ Status view_headers(const msgpack::object& o, std::vector<HeaderField>& headers)
 
 // The same view of a decoded envelope; borrows from `e` and `headers`.
 EnvelopeView view_envelope(const Envelope& e, std::vector<HeaderField>& headers);
+// Views of every envelope of `batch`; `headers` holds all their headers.
+std::vector<EnvelopeView> view_envelopes(std::span<const Envelope> batch,
+                                         std::vector<HeaderField>& headers);
+
+// The message size --max-message-bytes limits, as Envelope::size() counts it.
+size_t message_size(const EnvelopeView& v);
 
 // An Envelope holding copies of what `v` borrows.
 Envelope copy_envelope(const EnvelopeView& v);

@@ -5,14 +5,14 @@
 #include "core/record_frame.h"
 
 namespace eda {
-void RecordBatch::add(const Envelope& e) {
+void RecordBatch::add(const EnvelopeView& v) {
   scratch_.clear();
   StringStream stream{scratch_};
   msgpack::packer<StringStream> pk(stream);
-  pack_envelope(pk, e);
+  pack_envelope(pk, v);
   size_t position = data_.size();
-  append_frame(data_, e.ts, scratch_);
-  entries_.push_back({e.offset, e.ts, position, data_.size() - position});
+  append_frame(data_, v.ts, scratch_);
+  entries_.push_back({v.offset, v.ts, position, data_.size() - position});
 }
 
 void RecordBatch::clear() {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/envelope.h"
+#include "core/envelope_view.h"
 
 namespace eda {
 
@@ -21,8 +22,12 @@ class RecordBatch {
     size_t size;      // of the frame
   };
 
-  // Encodes `e` (its offset must be set) and frames it.
-  void add(const Envelope& e);
+  // Encodes `v` (its offset must be set) and frames it.
+  void add(const EnvelopeView& v);
+  void add(const Envelope& e) {
+    std::vector<HeaderField> headers;
+    add(view_envelope(e, headers));
+  }
   void clear();
 
   std::string_view data() const { return data_; }

@@ -145,7 +145,7 @@ TEST_CASE("broker engine: offsets are gap-free from 0 per topic", "[broker_engin
 
 TEST_CASE("broker engine: an empty batch stores nothing", "[broker_engine]") {
   auto engine = make_engine();
-  auto receipt = engine->publish({}, kNow);
+  auto receipt = engine->publish(std::vector<Envelope>{}, kNow);
   REQUIRE(receipt.ok());
   CHECK(receipt->offsets.empty());
   CHECK(engine->topics().empty());

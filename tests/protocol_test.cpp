@@ -121,6 +121,30 @@ TEST_CASE("protocol: PUBLISH round trip", "[protocol]") {
   CHECK(empty.envelopes.empty());
 }
 
+TEST_CASE("protocol: PublishReader reads PUBLISH in place as decode<Publish> does", "[protocol]") {
+  std::vector<Envelope> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back(sample_envelope(i));
+  Message m = encode_publish(42, batch);
+  std::string body(m.body.data(), m.body.size());
+  PublishReader reader;
+  for (int round = 0; round < 2; ++round) {  // the reader's memory is reused
+    auto view = reader.read(body);
+    REQUIRE(view.ok());
+    CHECK(view->req_id == 42);
+    REQUIRE(view->envelopes.size() == batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) CHECK(copy_envelope(view->envelopes[i]) == batch[i]);
+  }
+  // Every truncation, and a bad envelope, is refused with decode<Publish>'s message.
+  for (size_t cut = 0; cut < body.size(); ++cut) {
+    INFO(cut);
+    auto view = reader.read(body.substr(0, cut));
+    REQUIRE_FALSE(view.ok());
+    CHECK(view.error().message == decode<Publish>(body.substr(0, cut)).error().message);
+  }
+  std::string bad_envelope("\x92\x09\x91\x93\x01\x02\x03", 7);
+  CHECK(reader.read(bad_envelope).error().message == decode<Publish>(bad_envelope).error().message);
+}
+
 TEST_CASE("protocol: CONFIRM round trip", "[protocol]") {
   Confirm c;
   c.req_id = 5;

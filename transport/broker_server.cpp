@@ -227,15 +227,15 @@ bool BrokerServer::may_hold_another(const std::string& peer, Peer& p, uint64_t r
 }
 
 void BrokerServer::handle_publish(const std::string& peer, Peer& p, std::string_view body) {
-  auto m = proto::decode<proto::Publish>(body);
+  auto m = publish_reader_.read(body);
   if (!m) {
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
   if (m->req_id != 0 && !may_hold_another(peer, p, m->req_id)) return;
-  for (const Envelope& e : m->envelopes)
+  for (const EnvelopeView& e : m->envelopes)
     if (!permitted(peer, m->req_id, Right::kPublish, e.topic)) return;
-  auto receipt = engine_->publish(std::move(m->envelopes), now_ms(), ns_);
+  auto receipt = engine_->publish(m->envelopes, now_ms(), ns_);
   if (!receipt) {
     bool storage = receipt.error().kind == ErrorKind::kRuntime;
     return reply_error(peer, m->req_id, storage ? ErrorCode::kStorage : ErrorCode::kRejected,

@@ -145,6 +145,7 @@ class BrokerServer {
   // The namespace of the request being handled, from its header.
   std::string ns_;
   std::unique_ptr<BrokerEngine> engine_;
+  proto::PublishReader publish_reader_;  // reused by every PUBLISH
   uint64_t instance_;
   struct PendingReply {
     uint64_t ticket;

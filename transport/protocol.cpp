@@ -127,6 +127,26 @@ Result<Publish> decode_fields(Reader& r) {
   m.envelopes = read_envelopes(r, "envelopes");
   return r.finish(std::move(m));
 }
+Result<PublishReader::View> PublishReader::read(std::string_view body) {
+  zone_.clear();
+  try {
+    size_t offset = 0;
+    Reader r(unpack_in_place(zone_, body, offset), Publish::kFields,
+             command_name(Publish::kCommand));
+    View view{r.u64("req_id"), {}};
+    if (const msgpack::object* batch = r.array("envelopes")) {
+      if (Status s = view_batch(*batch, envelopes_, headers_); !s)
+        r.fail(s.error().message);
+      else
+        view.envelopes = envelopes_;
+    }
+    return r.finish(view);
+  } catch (const std::exception& ex) {
+    return invalid_argument(fmt::format("{} body is not valid msgpack: {}",
+                                        command_name(Publish::kCommand), ex.what()));
+  }
+}
+
 template <>
 Result<Confirm> decode_fields(Reader& r) {
   Confirm m;

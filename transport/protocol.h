@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <map>
 #include <msgpack.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/broker_engine.h"
 #include "core/envelope.h"
+#include "core/envelope_view.h"
 #include "core/position.h"
 #include "core/result.h"
 #include "core/topic.h"
@@ -102,6 +104,23 @@ struct Publish {
   static constexpr uint32_t kFields = 2;
   uint64_t req_id = 0;
   std::vector<Envelope> envelopes;
+};
+// PUBLISH read in place, for the broker's hot path: no copy of any envelope.
+// Accepts and refuses exactly what decode<Publish> does, with its messages.
+// The envelopes borrow from the body and from this reader: valid until the
+// next read().
+class PublishReader {
+ public:
+  struct View {
+    uint64_t req_id = 0;
+    std::span<const EnvelopeView> envelopes;
+  };
+  Result<View> read(std::string_view body);
+
+ private:
+  msgpack::zone zone_;
+  std::vector<EnvelopeView> envelopes_;
+  std::vector<HeaderField> headers_;
 };
 struct Confirm {
   static constexpr Command kCommand = Command::kConfirm;
