@@ -74,7 +74,19 @@ class Filter {
   // and, when `detail` is given, its parts there.
   static Result<Filter> parse(std::string_view text, FilterSyntaxError* detail = nullptr);
 
+  // A value expression (`view --key`, `--value`): the same operands and
+  // operators, but any value may stand at the root — a field, arithmetic, a
+  // condition (a boolean). Syntax errors read as parse()'s with `label` in
+  // place of "filter".
+  static Result<Filter> parse_value(std::string_view text, std::string_view label,
+                                    FilterSyntaxError* detail = nullptr);
+
   Truth evaluate(const EnvelopeView& message) const;
+
+  // The expression's value for `message`. A string points into `message`,
+  // the filter or `scratch`; a JSON object or array is kComposite with its
+  // JSON text in `s` (held in `scratch`). Valid until `scratch` changes.
+  FieldValue value(const EnvelopeView& message, std::string& scratch) const;
   bool matches(const EnvelopeView& message) const { return evaluate(message) == Truth::kTrue; }
 
   const std::string& text() const;
@@ -83,6 +95,7 @@ class Filter {
 
  private:
   explicit Filter(std::shared_ptr<const FilterProgram> program) : program_(std::move(program)) {}
+  static Filter make(std::shared_ptr<const FilterProgram> program);
   std::shared_ptr<const FilterProgram> program_;  // immutable, so copies share it
 };
 

@@ -181,6 +181,20 @@ class Evaluator {
 
   Truth run() { return truth_of(eval(p_.root)); }
 
+  // The root's value, owning what would die with this evaluator (a JSON
+  // field's string, a JSON object or array as text) in `scratch`.
+  FieldValue run_value(std::string& scratch) {
+    FieldValue v = eval(p_.root);
+    if (v.type == Type::kComposite && last_json_) {
+      scratch = last_json_->dump(-1, ' ', false, Json::error_handler_t::replace);
+      v.s = scratch;
+    } else if (v.type == Type::kString && parsed_) {
+      scratch.assign(v.s);
+      v.s = scratch;
+    }
+    return v;
+  }
+
  private:
   FieldValue eval(uint32_t index) {
     const FilterNode& n = p_.nodes[index];
@@ -325,19 +339,25 @@ class Evaluator {
       }
     }
     present = true;
+    last_json_ = at;
     return json_value(*at);
   }
 
   const FilterProgram& p_;
   const EnvelopeView& m_;
   bool parsed_ = false;
-  Json json_;  // the payload, parsed on first use
+  Json json_;                        // the payload, parsed on first use
+  const Json* last_json_ = nullptr;  // the JSON field read last
 };
 
 }  // namespace
 
 Truth Filter::evaluate(const EnvelopeView& message) const {
   return Evaluator(*program_, message).run();
+}
+
+FieldValue Filter::value(const EnvelopeView& message, std::string& scratch) const {
+  return Evaluator(*program_, message).run_value(scratch);
 }
 
 }  // namespace eda

@@ -173,12 +173,17 @@ class Parser {
     advance();
   }
 
-  std::shared_ptr<FilterProgram> parse() {
+  // `value`: any value may stand at the root (a value expression), not only a condition.
+  std::shared_ptr<FilterProgram> parse(bool value) {
+    value_ = value;
     if (tok_.type == Tok::kEnd)
-      throw SyntaxError{"empty filter; write a condition such as color = 'red'", 0};
-    uint32_t root = condition(or_expr());
+      throw SyntaxError{value ? "empty expression; write a field such as sys.key or payload.id"
+                              : "empty filter; write a condition such as color = 'red'",
+                        0};
+    uint32_t root = value ? or_expr() : condition(or_expr());
     if (tok_.type != Tok::kEnd)
-      throw SyntaxError{fmt::format("unexpected {} after a complete condition", describe(tok_)),
+      throw SyntaxError{fmt::format("unexpected {} after a complete {}", describe(tok_),
+                                    value ? "expression" : "condition"),
                         tok_.pos};
     program_->root = root;
     return std::move(program_);
@@ -202,14 +207,14 @@ class Parser {
     return true;
   }
 
-  static std::string describe(const Token& t) {
-    if (t.type == Tok::kEnd) return "end of the filter";
+  std::string describe(const Token& t) const {
+    if (t.type == Tok::kEnd) return value_ ? "end of the expression" : "end of the filter";
     return fmt::format("'{}'", t.raw);
   }
 
   [[noreturn]] void fail(std::string_view expected) const {
     if (tok_.type == Tok::kEnd)
-      throw SyntaxError{fmt::format("unexpected end of the filter; {}", expected), tok_.pos};
+      throw SyntaxError{fmt::format("unexpected {}; {}", describe(tok_), expected), tok_.pos};
     throw SyntaxError{fmt::format("{}, found {}", expected, describe(tok_)), tok_.pos};
   }
 
@@ -535,6 +540,7 @@ class Parser {
   std::shared_ptr<FilterProgram> program_;
   std::vector<Info> info_;
   int nesting_ = 0;
+  bool value_ = false;  // parsing a value expression, not a condition
 };
 
 size_t column_at(std::string_view text, size_t pos) {
@@ -549,28 +555,44 @@ size_t Parser::column_of(size_t pos) const {
 }
 
 // The expression on one line (control characters as spaces) and a caret under `column`.
-std::string syntax_message(std::string_view text, const FilterSyntaxError& e) {
+std::string syntax_message(std::string_view label, std::string_view text,
+                           const FilterSyntaxError& e) {
   std::string line(text);
   for (char& c : line)
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-  return fmt::format("filter: {} (column {})\n  {}\n  {}^", e.what, e.column, line,
+  return fmt::format("{}: {} (column {})\n  {}\n  {}^", label, e.what, e.column, line,
                      std::string(e.column - 1, ' '));
+}
+
+Result<Filter> parse_program(std::string_view text, bool value, std::string_view label,
+                             FilterSyntaxError* detail,
+                             Filter (*make)(std::shared_ptr<const FilterProgram>)) {
+  if (text.size() > kMaxFilterBytes)
+    return invalid_argument(fmt::format("{} is {} bytes, longer than the limit of {} bytes", label,
+                                        text.size(), kMaxFilterBytes));
+  try {
+    return make(Parser(text).parse(value));
+  } catch (const SyntaxError& e) {
+    FilterSyntaxError error{e.what, column_at(text, e.pos)};
+    std::string message = syntax_message(label, text, error);
+    if (detail) *detail = std::move(error);
+    return invalid_argument(std::move(message));
+  }
 }
 
 }  // namespace
 
 Result<Filter> Filter::parse(std::string_view text, FilterSyntaxError* detail) {
-  if (text.size() > kMaxFilterBytes)
-    return invalid_argument(fmt::format("filter is {} bytes, longer than the limit of {} bytes",
-                                        text.size(), kMaxFilterBytes));
-  try {
-    return Filter(Parser(text).parse());
-  } catch (const SyntaxError& e) {
-    FilterSyntaxError error{e.what, column_at(text, e.pos)};
-    std::string message = syntax_message(text, error);
-    if (detail) *detail = std::move(error);
-    return invalid_argument(std::move(message));
-  }
+  return parse_program(text, false, "filter", detail, &Filter::make);
+}
+
+Result<Filter> Filter::parse_value(std::string_view text, std::string_view label,
+                                   FilterSyntaxError* detail) {
+  return parse_program(text, true, label, detail, &Filter::make);
+}
+
+Filter Filter::make(std::shared_ptr<const FilterProgram> program) {
+  return Filter(std::move(program));
 }
 
 const std::string& Filter::text() const {

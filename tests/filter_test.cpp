@@ -1441,3 +1441,52 @@ TEST_CASE("filter: the caret counts characters, not bytes", "[filter]") {
 
 }  // namespace
 }  // namespace eda
+
+namespace eda {
+
+TEST_CASE("filter: a value expression gives any value and owns what it reads from JSON") {
+  Envelope e;
+  e.topic = "t";
+  e.key = "k1";
+  e.payload = R"({"a":{"b":"text"},"n":3,"o":{"x":[1,2]}})";
+  e.headers = {{"qty", int64_t{4}}};
+  std::vector<HeaderField> headers;
+  EnvelopeView m = view_envelope(e, headers);
+  std::string scratch;
+  auto key = Filter::parse_value("sys.key", "--key");
+  REQUIRE(key);
+  CHECK(key->value(m, scratch).s == "k1");
+  auto product = Filter::parse_value("payload.n * qty + 1", "--value");
+  REQUIRE(product);
+  CHECK(product->value(m, scratch).i == 13);
+  auto text = Filter::parse_value("payload.a.b", "--value");
+  REQUIRE(text);
+  FieldValue t = text->value(m, scratch);
+  CHECK(t.type == FieldValue::Type::kString);
+  CHECK(t.s == "text");
+  CHECK(t.s.data() == scratch.data());
+  auto object = Filter::parse_value("payload.o", "--value");
+  REQUIRE(object);
+  FieldValue o = object->value(m, scratch);
+  CHECK(o.type == FieldValue::Type::kComposite);
+  CHECK(o.s == R"({"x":[1,2]})");
+  auto condition = Filter::parse_value("qty > 3", "--value");
+  REQUIRE(condition);
+  CHECK(condition->value(m, scratch).b);
+  CHECK(Filter::parse_value("missing", "--value")->value(m, scratch).is_null());
+  CHECK_FALSE(Filter::parse("payload.n * 2"));  // arithmetic is no condition
+}
+
+TEST_CASE("filter: value expression errors carry their label and a caret") {
+  auto empty = Filter::parse_value("", "--key");
+  REQUIRE_FALSE(empty);
+  CHECK_THAT(empty.error().message, Catch::StartsWith("--key: empty expression"));
+  auto bad = Filter::parse_value("payload.n +", "--value");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().kind == ErrorKind::kInvalidArgument);
+  CHECK(bad.error().message ==
+        "--value: unexpected end of the expression; expected a value (column 12)\n  payload.n +\n"
+        "             ^");
+}
+
+}  // namespace eda
