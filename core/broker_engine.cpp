@@ -11,6 +11,7 @@
 #include "core/memory_log.h"
 #include "core/record_filter.h"
 #include "core/topic.h"
+#include "core/view_set.h"
 
 namespace eda {
 namespace {
@@ -43,7 +44,10 @@ BrokerEngine::~BrokerEngine() = default;
 Result<std::unique_ptr<BrokerEngine>> BrokerEngine::open(const EngineConfig& config,
                                                          std::vector<std::string>& notes) {
   std::unique_ptr<BrokerEngine> engine(new BrokerEngine(config));
-  if (!config.data_dir) return engine;
+  if (!config.data_dir) {
+    if (Status s = engine->open_views(notes); !s) return s.error();
+    return engine;
+  }
   auto dir = DataDir::lock(*config.data_dir);
   if (!dir) return dir.error();
   engine->data_dir_.emplace(std::move(*dir));
@@ -63,6 +67,7 @@ Result<std::unique_ptr<BrokerEngine>> BrokerEngine::open(const EngineConfig& con
       if (Status s = engine->recover_groups(topic, notes); !s) return s.error();
     }
   }
+  if (Status s = engine->open_views(notes); !s) return s.error();
   return engine;
 }
 
@@ -244,6 +249,7 @@ std::vector<GroupCommitter::Completion> BrokerEngine::take_commits() {
 void BrokerEngine::make_visible(Topic& t, uint64_t next) {
   if (next <= t.visible) return;
   t.visible = next;
+  view_set_->notify();
   if (!t.groups.empty()) ++receive_epoch_;
   for (SubscriptionId id : t.watchers) mark_ready(id, *subs_.at(id));
 }
@@ -433,6 +439,7 @@ Status BrokerEngine::delete_topic(const std::string& name, std::string_view ns) 
 }
 
 Status BrokerEngine::checkpoint() {
+  if (Status s = save_views(now_ms(), true); !s) return s;
   for (auto& [name, t] : topics_) {
     if (Status s = t->log->checkpoint(); !s) return s;
     for (auto& [group_name, g] : t->groups)

@@ -30,6 +30,8 @@ namespace eda {
 
 class Filter;
 class RecordViews;
+class ViewSet;
+struct ViewSource;
 
 struct EngineConfig {
   std::optional<std::string> data_dir;  // nullopt: keep everything in memory
@@ -225,6 +227,16 @@ class BrokerEngine {
 
   const EngineConfig& config() const { return config_; }
 
+  // --- materialized views (core/view_set.h; broker_views.cpp) ---
+  ViewSet& view_set() { return *view_set_; }
+  // Every topic as views read it; valid until the next call into the engine.
+  std::vector<ViewSource> view_sources();
+  // Folds at most `budget` messages into views; true when more are waiting.
+  bool fold_views(size_t budget);
+  bool has_view_work() const;
+  // Writes view snapshots due (all changed ones with `force`).
+  Status save_views(int64_t now_ms, bool force);
+
  private:
   struct Topic;
   struct Subscription;
@@ -247,6 +259,7 @@ class BrokerEngine {
   Result<Group*> add_group(Topic& topic, const std::string& name, const ConsumerGroupConfig& config,
                            uint64_t start, const GroupRule& rule = {});
   Status recover_groups(Topic& topic, std::vector<std::string>& notes);
+  Status open_views(std::vector<std::string>& notes);
   // Journals the group's events; returns the commit ticket that covers them.
   Result<uint64_t> persist(Group& group);
   std::vector<Group*> all_groups();
@@ -278,6 +291,7 @@ class BrokerEngine {
   RecordBatch batch_;                   // reused between publishes
   std::unique_ptr<RecordViews> views_;  // made when a filter first reads
   uint64_t topics_made_ = 0;            // numbers topics for views_
+  std::unique_ptr<ViewSet> view_set_;   // materialized views
 };
 
 }  // namespace eda

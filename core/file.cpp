@@ -136,6 +136,19 @@ class PosixFileSystem : public FileSystem {
 
 }  // namespace
 
+Status replace_file(FileSystem& fs, const std::string& path, std::string_view bytes) {
+  std::string tmp = path + ".tmp";
+  if (fs.exists(tmp))
+    if (Status s = fs.remove(tmp); !s) return s;
+  auto file = fs.open(tmp, OpenMode::kCreate);
+  if (!file) return file.error();
+  if (Status s = (*file)->rewrite(bytes); !s) return s;
+  if (Status s = (*file)->sync(); !s) return s;
+  file->reset();
+  if (Status s = fs.rename(tmp, path); !s) return s;
+  return fs.sync_dir(path.substr(0, path.find_last_of('/')));
+}
+
 FileSystem& posix_file_system() {
   static PosixFileSystem fs;
   return fs;

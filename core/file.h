@@ -48,6 +48,11 @@ class FileSystem {
   virtual bool exists(const std::string& path) = 0;
 };
 
+// Replaces the file at `path` with `bytes` durably and atomically: written to
+// `path`.tmp, synced, renamed over `path`, directory synced. A crash leaves
+// the old file or the new one (and maybe a stale .tmp, removed next time).
+Status replace_file(FileSystem& fs, const std::string& path, std::string_view bytes);
+
 // The real thing: POSIX calls.
 FileSystem& posix_file_system();
 

@@ -1,0 +1,210 @@
+#include "core/view_set.h"
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+
+namespace eda {
+namespace {
+
+constexpr std::string_view kViewSuffix = ".view";
+constexpr std::string_view kViewTmpSuffix = ".view.tmp";
+
+Result<std::string> read_view_file(FileSystem& fs, const std::string& path) {
+  auto file = fs.open(path, OpenMode::kReadOnly);
+  if (!file) return file.error();
+  std::string bytes((*file)->size(), '\0');
+  auto n = (*file)->read_at(0, bytes.data(), bytes.size());
+  if (!n) return n.error();
+  bytes.resize(*n);
+  return bytes;
+}
+
+Error unknown_view(std::string_view name) {
+  return {ErrorKind::kNotFound,
+          fmt::format("no view named '{}'; `edatool view create` makes one", name)};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ViewSet>> ViewSet::open(FileSystem& fs, std::optional<std::string> dir,
+                                               std::vector<std::string>& notes) {
+  std::unique_ptr<ViewSet> set(new ViewSet(fs, std::move(dir)));
+  if (!set->dir_ || !fs.exists(*set->dir_)) return set;
+  auto files = fs.list(*set->dir_);
+  if (!files) return files.error();
+  for (const std::string& file : *files) {
+    std::string path = *set->dir_ + "/" + file;
+    if (file.ends_with(kViewTmpSuffix)) {
+      (void)fs.remove(path);  // a snapshot a crash interrupted; the old one stands
+      continue;
+    }
+    if (!file.ends_with(kViewSuffix)) continue;
+    auto bytes = read_view_file(fs, path);
+    if (!bytes) return bytes.error();
+    auto view = View::from_snapshot(*bytes);
+    if (!view) {
+      notes.push_back(fmt::format("{}: {}; set aside as {}.bad", path, view.error().message, file));
+      (void)fs.rename(path, path + ".bad");
+      continue;
+    }
+    std::string name = view->spec().name;
+    std::vector<std::string> offsets;
+    for (const auto& [topic, next] : view->offsets())
+      offsets.push_back(fmt::format("{}:{}", topic, next));
+    notes.push_back(
+        fmt::format("view {}: {} keys from the snapshot; folding on from {}", name, view->size(),
+                    offsets.empty() ? "the start" : fmt::format("{}", fmt::join(offsets, ","))));
+    auto entry = std::make_unique<Entry>(Entry{std::move(*view), false, 0});
+    set->views_.emplace(std::move(name), std::move(entry));
+  }
+  return set;
+}
+
+std::string ViewSet::path_of(const std::string& name) const {
+  return fmt::format("{}/{}{}", *dir_, name, kViewSuffix);
+}
+
+Status ViewSet::create(const ViewSpec& spec) {
+  if (auto it = views_.find(spec.name); it != views_.end()) {
+    if (it->second->view.spec() == spec) return ok_status();
+    return Error{ErrorKind::kConflict,
+                 fmt::format("view '{}' exists with another definition; drop it first", spec.name)};
+  }
+  auto view = View::create(spec);
+  if (!view) return view.error();
+  auto entry = std::make_unique<Entry>(Entry{std::move(*view), true, 0});
+  if (dir_) {
+    // The definition is durable before the view is said to exist.
+    if (Status s = fs_.create_dirs(*dir_); !s) return s;
+    if (Status s = write_snapshot(*entry); !s) return s;
+  }
+  views_.emplace(spec.name, std::move(entry));
+  work_ = true;
+  return ok_status();
+}
+
+Status ViewSet::drop(const std::string& name) {
+  auto it = views_.find(name);
+  if (it == views_.end()) return unknown_view(name);
+  views_.erase(it);
+  if (!dir_) return ok_status();
+  if (Status s = fs_.remove(path_of(name)); !s) return s;
+  return fs_.sync_dir(*dir_);
+}
+
+Status ViewSet::rebuild(const std::string& name) {
+  auto it = views_.find(name);
+  if (it == views_.end()) return unknown_view(name);
+  it->second->view.clear();
+  it->second->dirty = true;
+  work_ = true;
+  return ok_status();
+}
+
+const View* ViewSet::find(std::string_view name) const {
+  auto it = views_.find(name);
+  return it == views_.end() ? nullptr : &it->second->view;
+}
+
+std::vector<std::string> ViewSet::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, e] : views_) out.push_back(name);
+  return out;
+}
+
+Result<ViewStats> ViewSet::stats(std::string_view name, std::span<const ViewSource> topics) const {
+  const View* view = find(name);
+  if (!view) return unknown_view(name);
+  ViewStats s{view->spec(), view->size(), view->folded(), {}, 0};
+  for (const ViewSource& t : topics) {
+    if (!view->reads(t.name)) continue;
+    uint64_t next = std::max(view->next_offset(t.name), t.log->earliest_offset());
+    s.offsets.emplace(t.name, next);
+    if (next < t.visible) s.lag += t.visible - next;
+  }
+  return s;
+}
+
+bool ViewSet::fold(std::span<const ViewSource> topics, size_t budget) {
+  work_ = false;
+  if (views_.empty()) return false;
+  bool more = false;
+  size_t n = views_.size();
+  auto it = views_.begin();
+  std::advance(it, rotation_ % n);
+  rotation_ = (rotation_ + 1) % n;
+  for (size_t k = 0; k < n; ++k, ++it) {
+    if (it == views_.end()) it = views_.begin();
+    Entry& e = *it->second;
+    for (const ViewSource& t : topics) {
+      if (!e.view.reads(t.name)) continue;
+      if (e.view.next_offset(t.name) > t.log->next_offset()) {
+        log_info("view {}: topic {} holds fewer messages than the view folded; rebuilding",
+                 e.view.spec().name, t.name);
+        e.view.clear();
+        e.dirty = true;
+      }
+    }
+    for (const ViewSource& t : topics) {
+      if (!e.view.reads(t.name)) continue;
+      budget -= fold_topic(e, t, budget);
+      uint64_t next = e.view.next_offset(t.name);
+      if (next < t.visible) more = true;
+    }
+  }
+  work_ = more;
+  return more;
+}
+
+size_t ViewSet::fold_topic(Entry& e, const ViewSource& t, size_t budget) {
+  View& view = e.view;
+  uint64_t next = view.next_offset(t.name);
+  if (next < t.log->earliest_offset()) {
+    next = t.log->earliest_offset();  // retention took the rest
+    view.set_next_offset(std::string(t.name), next);
+    e.dirty = true;
+  }
+  if (budget == 0 || next >= t.visible) return 0;
+  records_.clear();
+  std::string skipped;
+  auto read =
+      t.log->read(next, std::min<uint64_t>(budget, t.visible - next), 16u << 20, records_, skipped);
+  if (!skipped.empty()) log_error("view {}: topic {}: {}", view.spec().name, t.name, skipped);
+  if (!read) {
+    log_error("view {}: topic {}: {}", view.spec().name, t.name, read.error().message);
+    return 0;
+  }
+  for (const StoredRecord& r : records_) {
+    auto m = viewer_.view(r.body);
+    if (!m) {
+      log_error("view {}: topic {} offset {}: {}; skipped", view.spec().name, t.name, r.offset,
+                m.error().message);
+      continue;
+    }
+    m->offset = r.offset;
+    view.fold(*m);
+  }
+  view.set_next_offset(std::string(t.name), std::min(*read, t.visible));
+  e.dirty = true;
+  return records_.size();
+}
+
+Status ViewSet::save(int64_t now_ms, bool force, int64_t interval_ms) {
+  if (!dir_) return ok_status();
+  Status result = ok_status();
+  for (auto& [name, e] : views_) {
+    if (!e->dirty || (!force && now_ms - e->saved_ms < interval_ms)) continue;
+    if (Status s = write_snapshot(*e); !s) result = s;
+    e->saved_ms = now_ms;
+  }
+  return result;
+}
+
+Status ViewSet::write_snapshot(Entry& e) {
+  if (Status s = replace_file(fs_, path_of(e.view.spec().name), e.view.snapshot()); !s) return s;
+  e.dirty = false;
+  return ok_status();
+}
+
+}  // namespace eda
