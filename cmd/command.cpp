@@ -153,6 +153,32 @@ std::span<const Command> command_table() {
        "edatool recv orders:audit --exec ./audit.sh\n"
        "# what there is, with rules and counts\n"
        "edatool subscription list --json\n"},
+      {"view", "materialized views: key -> value tables folded from topics", setup_view,
+       "view create makes a view: the broker folds every message of the topics matching --from, "
+       "from the earliest stored one and then live, into a table. --key is an expression of the "
+       "filter language (sys.key, a header, payload.a.b, arithmetic) giving each message's key; "
+       "--value another giving the value (default: the payload); --filter picks the messages; "
+       "--reduce says how values of one key combine: last (the latest; NULL or an empty payload "
+       "deletes the key), count, sum, min, max (numbers), merge (JSON objects merged field by "
+       "field, a null field deleted). Views survive restarts: the broker keeps a snapshot and "
+       "folds only what came after.\n\n"
+       "view get prints one key's value (JSON text for objects; exit 1 when the key is absent); "
+       "with --after TOPIC:OFFSET it first waits until the view folded that offset (exit 3 "
+       "after --timeout), so a script reads its own writes. view list prints KEY<tab>VALUE "
+       "lines in key order (--format json: one {\"key\":...,\"value\":...} per line). view "
+       "stats prints keys, messages folded, lag and the next offset per topic. view rebuild "
+       "folds the whole log again; view drop deletes the view. view build folds a data "
+       "directory with no broker and prints the table.",
+       "# balances per account, summed from payments\n"
+       "edatool view create balances --from payments --key payload.account --value "
+       "payload.amount --reduce sum\n"
+       "edatool view get balances acct-17\n"
+       "# publish, then read your own write\n"
+       "off=$(edatool pub payments --print-offsets '{\"account\":\"acct-17\",\"amount\":5}')\n"
+       "edatool view get balances acct-17 --after \"$off\"\n"
+       "# the same table from a backup, no broker\n"
+       "edatool view build --data /backup/edatool --from payments --key payload.account "
+       "--value payload.amount --reduce sum\n"},
       {"queue", "create, delete, list and inspect queues", setup_queue,
        "queue create makes a queue: a topic plus the broker's consumer group for it, read "
        "from the topic's first message. --lock is how long a received message stays locked "

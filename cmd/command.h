@@ -67,6 +67,7 @@ Runner setup_tail(CLI::App& app, const GlobalOptions& global);
 Runner setup_replay(CLI::App& app, const GlobalOptions& global);
 Runner setup_topic(CLI::App& app, const GlobalOptions& global);
 Runner setup_queue(CLI::App& app, const GlobalOptions& global);
+Runner setup_view(CLI::App& app, const GlobalOptions& global);
 Runner setup_subscription(CLI::App& app, const GlobalOptions& global);
 Runner setup_settle(CLI::App& app, const GlobalOptions& global);
 Runner setup_dlq(CLI::App& app, const GlobalOptions& global);

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "cmd/command.h"
@@ -28,7 +29,29 @@ struct PubOptions {
   bool msgpack = false;
   double rate = 0;
   bool no_confirm = false;
+  bool print_offsets = false;
   std::string timeout;
+};
+
+// --print-offsets: "TOPIC:OFFSET" per message, in input order, as `view get
+// --after` takes it. Confirmations may come out of order; they wait here.
+class OffsetPrinter {
+ public:
+  explicit OffsetPrinter(std::string topic) : topic_(std::move(topic)) {}
+  void confirmed(uint64_t first, const std::vector<uint64_t>& offsets) {
+    waiting_.emplace(first, offsets);
+    for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_;
+         it = waiting_.erase(it)) {
+      for (uint64_t offset : it->second) fmt::print("{}:{}\n", topic_, offset);
+      next_ += it->second.size();
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  std::string topic_;
+  uint64_t next_ = 1;  // the number of the next message to print
+  std::map<uint64_t, std::vector<uint64_t>> waiting_;
 };
 
 Result<char> parse_delimiter(const std::string& d) {
@@ -99,6 +122,14 @@ int run_pub(const PubOptions& o, const GlobalOptions& g) {
   PublishConfig config;
   config.confirm = !o.no_confirm;
   config.rate = o.rate;
+  OffsetPrinter printer(o.topic);
+  if (o.print_offsets) {
+    if (o.no_confirm)
+      return report(invalid_argument("--print-offsets needs confirmations; drop --no-confirm"));
+    config.on_confirmed = [&printer](uint64_t first, const std::vector<uint64_t>& offsets) {
+      printer.confirmed(first, offsets);
+    };
+  }
   if (o.rate < 0) return report(invalid_argument("--rate must be positive"));
   if (!o.timeout.empty()) {
     auto t = parse_duration(o.timeout);
@@ -147,6 +178,8 @@ Runner setup_pub(CLI::App& app, const GlobalOptions& global) {
                "stdin is msgpack envelopes, as `sub --format msgpack` writes");
   app.add_option("--rate", o->rate, "publish at most N messages per second")->type_name("N");
   app.add_flag("--no-confirm", o->no_confirm, "do not wait for the broker to confirm storage");
+  app.add_flag("--print-offsets", o->print_offsets,
+               "print TOPIC:OFFSET of each message once stored (for view get --after)");
   app.add_option("--timeout", o->timeout, "give up after DUR (exit 3), e.g. 5s")->type_name("DUR");
   return [o, &global] { return run_pub(*o, global); };
 }

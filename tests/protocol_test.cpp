@@ -561,18 +561,72 @@ TEST_CASE("protocol: each message carries its own command", "[protocol]") {
   CHECK(encode(GroupList{}).command == Command::kGroupList);
   CHECK(encode(Stats{}).command == Command::kStats);
   CHECK(encode(StatsReply{}).command == Command::kStatsReply);
+  CHECK(encode(CreateView{}).command == Command::kCreateView);
+  CHECK(encode(DropView{}).command == Command::kDropView);
+  CHECK(encode(RebuildView{}).command == Command::kRebuildView);
+  CHECK(encode(ViewGet{}).command == Command::kViewGet);
+  CHECK(encode(ViewValueReply{}).command == Command::kViewValue);
+  CHECK(encode(ViewList{}).command == Command::kViewList);
+  CHECK(encode(ViewRows{}).command == Command::kViewRows);
+  CHECK(encode(ViewStatsRequest{}).command == Command::kViewStats);
+  CHECK(encode(ViewStatsList{}).command == Command::kViewStatsList);
+}
+
+TEST_CASE("protocol: view commands round trip", "[protocol][views]") {
+  ViewSpec spec{"balances", "pay.>", "payload.account", "amount > 0", "amount", Reducer::kSum};
+  auto create = round_trip<CreateView>(encode(CreateView{7, spec}));
+  CHECK(create.req_id == 7);
+  CHECK(create.spec == spec);
+  auto drop = round_trip<DropView>(encode(DropView{8, "balances"}));
+  CHECK(drop.name == "balances");
+  auto rebuild = round_trip<RebuildView>(encode(RebuildView{9, "balances"}));
+  CHECK(rebuild.name == "balances");
+  auto get = round_trip<ViewGet>(encode(ViewGet{10, "balances", "acct-1", "pay.eu", 42, 500}));
+  CHECK(get.key == "acct-1");
+  CHECK(get.after_topic == "pay.eu");
+  CHECK(get.after_offset == 42);
+  CHECK(get.wait_ms == 500);
+  std::vector<ViewValue> values{{},
+                                {ViewValue::Type::kBool, true, 0, 0, {}},
+                                {ViewValue::Type::kInt, false, -5, 0, {}},
+                                {ViewValue::Type::kDouble, false, 0, 2.5, {}},
+                                {ViewValue::Type::kString, false, 0, 0, std::string("a\0b", 3)},
+                                {ViewValue::Type::kJson, false, 0, 0, R"({"x":1})"}};
+  for (const ViewValue& v : values) {
+    auto value = round_trip<ViewValueReply>(encode(ViewValueReply{11, v}));
+    CHECK(value.value == v);
+  }
+  auto list = round_trip<ViewList>(encode(ViewList{12, "balances", "acct-"}));
+  CHECK(list.prefix == "acct-");
+  ViewRows rows{13, {{"a", values[2]}, {"b", values[5]}}};
+  auto rows_back = round_trip<ViewRows>(encode(rows));
+  CHECK(rows_back.rows == rows.rows);
+  auto stats_request = round_trip<ViewStatsRequest>(encode(ViewStatsRequest{14, ""}));
+  CHECK(stats_request.name.empty());
+  ViewStatsList stats{15, {{spec, 3, 10, {{"pay.eu", 12}}, 2}}};
+  auto stats_back = round_trip<ViewStatsList>(encode(stats));
+  REQUIRE(stats_back.views.size() == 1);
+  CHECK(stats_back.views[0].spec == spec);
+  CHECK(stats_back.views[0].keys == 3);
+  CHECK(stats_back.views[0].folded == 10);
+  CHECK(stats_back.views[0].lag == 2);
+  CHECK(stats_back.views[0].offsets == std::map<std::string, uint64_t>{{"pay.eu", 12}});
+  CHECK_FALSE(decode<CreateView>(body_of(encode(CreateView{1, spec})).substr(0, 5)));
 }
 
 // --- headers ---
 
 const Command kAllCommands[] = {
-    Command::kHello,       Command::kWelcome,   Command::kPing,        Command::kPong,
-    Command::kPublish,     Command::kConfirm,   Command::kSubscribe,   Command::kOk,
-    Command::kCredit,      Command::kDeliver,   Command::kEnd,         Command::kNotice,
-    Command::kUnsubscribe, Command::kError,     Command::kListTopics,  Command::kTopicList,
-    Command::kDeleteTopic, Command::kReceive,   Command::kReceived,    Command::kSettle,
-    Command::kSettled,     Command::kPeek,      Command::kCreateGroup, Command::kDeleteGroup,
-    Command::kListGroups,  Command::kGroupList, Command::kStats,       Command::kStatsReply,
+    Command::kHello,       Command::kWelcome,   Command::kPing,          Command::kPong,
+    Command::kPublish,     Command::kConfirm,   Command::kSubscribe,     Command::kOk,
+    Command::kCredit,      Command::kDeliver,   Command::kEnd,           Command::kNotice,
+    Command::kUnsubscribe, Command::kError,     Command::kListTopics,    Command::kTopicList,
+    Command::kDeleteTopic, Command::kReceive,   Command::kReceived,      Command::kSettle,
+    Command::kSettled,     Command::kPeek,      Command::kCreateGroup,   Command::kDeleteGroup,
+    Command::kListGroups,  Command::kGroupList, Command::kCreateView,    Command::kDropView,
+    Command::kRebuildView, Command::kViewGet,   Command::kViewValue,     Command::kViewList,
+    Command::kViewRows,    Command::kViewStats, Command::kViewStatsList,
+    Command::kStats,       Command::kStatsReply,
 };
 
 std::string header(uint8_t version, uint8_t command) {

@@ -48,6 +48,8 @@ Error broker_error(const proto::ErrorReply& e) {
       return {ErrorKind::kNotFound, e.text};
     case proto::ErrorCode::kConflict:
       return {ErrorKind::kConflict, e.text};
+    case proto::ErrorCode::kTimeout:
+      return {ErrorKind::kTimeout, e.text};
     default:
       return runtime_error(e.text);
   }
@@ -126,6 +128,62 @@ Result<std::vector<std::string>> settle_now(BrokerConnection& c, const GroupRequ
   if (settled->errors.size() != batch.size())
     return runtime_error("the broker answered a settle with the wrong number of outcomes");
   return std::move(settled->errors);
+}
+
+// Sends a request answered by OK.
+template <class T>
+Status request_ok(BrokerConnection& c, const T& m, std::chrono::milliseconds timeout) {
+  auto reply = request_reply(c, proto::encode(m), m.req_id, proto::Command::kOk, timeout);
+  if (!reply) return reply.error();
+  return ok_status();
+}
+
+// Sends a request and decodes its answer of type `Answer`.
+template <class Answer, class T>
+Result<Answer> request_answer(BrokerConnection& c, const T& m, std::chrono::milliseconds timeout) {
+  auto reply = request_reply(c, proto::encode(m), m.req_id, Answer::kCommand, timeout);
+  if (!reply) return reply.error();
+  auto answer = proto::decode<Answer>(reply->body());
+  if (!answer) return runtime_error(answer.error().message);
+  return std::move(*answer);
+}
+
+Status create_view(BrokerConnection& c, const ViewSpec& spec, std::chrono::milliseconds timeout) {
+  return request_ok(c, proto::CreateView{c.next_request_id(), spec}, timeout);
+}
+
+Status drop_view(BrokerConnection& c, const std::string& name, std::chrono::milliseconds timeout) {
+  return request_ok(c, proto::DropView{c.next_request_id(), name}, timeout);
+}
+
+Status rebuild_view(BrokerConnection& c, const std::string& name,
+                    std::chrono::milliseconds timeout) {
+  return request_ok(c, proto::RebuildView{c.next_request_id(), name}, timeout);
+}
+
+Result<ViewValue> view_get(BrokerConnection& c, proto::ViewGet request,
+                           std::chrono::milliseconds timeout) {
+  request.req_id = c.next_request_id();
+  auto answer = request_answer<proto::ViewValueReply>(c, request, timeout);
+  if (!answer) return answer.error();
+  return std::move(answer->value);
+}
+
+Result<std::vector<std::pair<std::string, ViewValue>>> view_list(
+    BrokerConnection& c, const std::string& name, const std::string& prefix,
+    std::chrono::milliseconds timeout) {
+  auto answer = request_answer<proto::ViewRows>(
+      c, proto::ViewList{c.next_request_id(), name, prefix}, timeout);
+  if (!answer) return answer.error();
+  return std::move(answer->rows);
+}
+
+Result<std::vector<ViewStats>> view_stats(BrokerConnection& c, const std::string& name,
+                                          std::chrono::milliseconds timeout) {
+  auto answer = request_answer<proto::ViewStatsList>(
+      c, proto::ViewStatsRequest{c.next_request_id(), name}, timeout);
+  if (!answer) return answer.error();
+  return std::move(answer->views);
 }
 
 }  // namespace eda

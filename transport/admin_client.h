@@ -35,6 +35,23 @@ Result<std::vector<std::string>> settle_now(BrokerConnection& c, const GroupRequ
                                             const std::vector<Settlement>& batch,
                                             std::chrono::milliseconds timeout);
 
+// Materialized views (docs/PROTOCOL.md "Views").
+Status create_view(BrokerConnection& c, const ViewSpec& spec, std::chrono::milliseconds timeout);
+Status drop_view(BrokerConnection& c, const std::string& name, std::chrono::milliseconds timeout);
+Status rebuild_view(BrokerConnection& c, const std::string& name,
+                    std::chrono::milliseconds timeout);
+// The key's value; kNotFound when the view or the key is absent; kTimeout
+// when request.after_offset was not folded within request.wait_ms.
+Result<ViewValue> view_get(BrokerConnection& c, proto::ViewGet request,
+                           std::chrono::milliseconds timeout);
+Result<std::vector<std::pair<std::string, ViewValue>>> view_list(BrokerConnection& c,
+                                                                 const std::string& name,
+                                                                 const std::string& prefix,
+                                                                 std::chrono::milliseconds timeout);
+// One view's stats, or every view's when `name` is empty.
+Result<std::vector<ViewStats>> view_stats(BrokerConnection& c, const std::string& name,
+                                          std::chrono::milliseconds timeout);
+
 // The Error a broker's ERROR reply stands for (its code picks the kind).
 Error broker_error(const proto::ErrorReply& e);
 

@@ -110,6 +110,7 @@ void BrokerServer::run(const std::atomic<bool>& stop) {
     if (config_.reload_keys && config_.reload_keys->exchange(false)) reload_authorized_keys();
     poll_once(poll_timeout());
     serve_parked_receives();
+    serve_views();
     if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
       expire_silent_peers();
       engine_->enforce_retention(now_ms());
@@ -196,6 +197,16 @@ void BrokerServer::handle(const Incoming& in) {
       if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
       return reply(peer, proto::encode(proto::StatsReply{m->req_id, counters(ns_)}));
     }
+    case proto::Command::kCreateView:
+    case proto::Command::kDropView:
+    case proto::Command::kRebuildView:
+      return handle_view_admin(peer, frames->command, frames->body);
+    case proto::Command::kViewGet:
+      return handle_view_get(peer, frames->body);
+    case proto::Command::kViewList:
+      return handle_view_list(peer, frames->body);
+    case proto::Command::kViewStats:
+      return handle_view_stats(peer, frames->body);
     case proto::Command::kPing: {
       auto m = proto::decode<proto::Ping>(frames->body);
       if (!m) return bad_body(m.error());
@@ -408,6 +419,7 @@ void BrokerServer::drop_peer(const std::string& peer) {
   }
   engine_->release_consumer(it->second.consumer);
   std::erase_if(parked_, [&](const ParkedReceive& r) { return r.peer == peer; });
+  std::erase_if(parked_gets_, [&](const ParkedViewGet& g) { return g.peer == peer; });
   peers_.erase(it);
 }
 

@@ -29,6 +29,10 @@ struct CurveServerConfig {
   AuthorizedKeys authorized_keys;    // as first read
 };
 
+// The ERROR code for an engine error: not found, conflict, rejected (bad
+// argument), else storage.
+proto::ErrorCode code_for(const Error& e);
+
 struct BrokerConfig {
   std::vector<std::string> binds;
   // Bridges to plain ZeroMQ peers (broker_bridges.h): XPUB and PULL URLs.
@@ -116,6 +120,17 @@ class BrokerServer {
   void handle_create_group(const std::string& peer, std::string_view body);
   void handle_delete_group(const std::string& peer, std::string_view body);
   void handle_list_groups(const std::string& peer, std::string_view body);
+  // Materialized views: broker_server_views.cpp.
+  void handle_view_admin(const std::string& peer, proto::Command command, std::string_view body);
+  void handle_view_get(const std::string& peer, std::string_view body);
+  void handle_view_list(const std::string& peer, std::string_view body);
+  void handle_view_stats(const std::string& peer, std::string_view body);
+  // Answers a VIEW_GET now, or parks it until its offset is folded or its deadline.
+  void view_get(const std::string& peer, const proto::ViewGet& request,
+                std::chrono::steady_clock::time_point deadline);
+  // Folds a bounded step into views, answers parked VIEW_GETs now due, and
+  // writes view snapshots due (every 5 s per changed view).
+  void serve_views();
   // Answers the receive now when it got messages or may not wait; else parks it.
   // `retry`: parked before, so a queue deleted meanwhile is not made again.
   void receive(const std::string& peer, ConsumerId consumer, const std::string& ns,
@@ -162,7 +177,14 @@ class BrokerServer {
     std::chrono::steady_clock::time_point deadline;
   };
   std::vector<ParkedReceive> parked_;  // receives waiting for a message
-  uint64_t parked_epoch_ = 0;          // engine's receive_epoch() when they last tried
+  struct ParkedViewGet {
+    std::string peer;
+    proto::ViewGet request;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::vector<ParkedViewGet> parked_gets_;  // VIEW_GETs waiting for an offset to be folded
+  std::chrono::steady_clock::time_point last_view_save_{};
+  uint64_t parked_epoch_ = 0;  // engine's receive_epoch() when they last tried
   ConsumerId next_consumer_ = 1;
   std::unordered_map<std::string, Peer> peers_;
   std::unordered_map<SubscriptionId, Owner> owners_;

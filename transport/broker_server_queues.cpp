@@ -18,6 +18,16 @@ constexpr uint64_t kMaxReceive = 10000;
 // peer timeout (30 s), so that a client only waiting is not taken for gone.
 constexpr uint64_t kMaxWaitMs = 20000;
 
+std::vector<proto::Lock> locks_of(const ReceiveResult& r) {
+  std::vector<proto::Lock> locks;
+  locks.reserve(r.deliveries.size());
+  for (const GroupDelivery& d : r.deliveries)
+    locks.push_back({d.token, d.delivery_count, d.lock_expiry_ms});
+  return locks;
+}
+
+}  // namespace
+
 ErrorCode code_for(const Error& e) {
   switch (e.kind) {
     case ErrorKind::kNotFound:
@@ -30,16 +40,6 @@ ErrorCode code_for(const Error& e) {
       return ErrorCode::kStorage;
   }
 }
-
-std::vector<proto::Lock> locks_of(const ReceiveResult& r) {
-  std::vector<proto::Lock> locks;
-  locks.reserve(r.deliveries.size());
-  for (const GroupDelivery& d : r.deliveries)
-    locks.push_back({d.token, d.delivery_count, d.lock_expiry_ms});
-  return locks;
-}
-
-}  // namespace
 
 void BrokerServer::handle_receive(const std::string& peer, Peer& p, std::string_view body) {
   auto m = proto::decode<proto::Receive>(body);
@@ -102,9 +102,12 @@ void BrokerServer::serve_parked_receives() {
 
 std::chrono::milliseconds BrokerServer::poll_timeout() const {
   // Deliveries still waiting for their next round must not wait on the poll.
-  if (engine_->has_ready()) return std::chrono::milliseconds(0);
+  if (engine_->has_ready() || engine_->has_view_work()) return std::chrono::milliseconds(0);
   auto timeout = std::chrono::milliseconds(100);
   auto now = Clock::now();
+  for (const ParkedViewGet& g : parked_gets_)
+    timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::max(g.deadline - now, Clock::duration::zero())));
   for (const ParkedReceive& r : parked_)
     timeout = std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::max(r.deadline - now, Clock::duration::zero())));

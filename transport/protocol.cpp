@@ -65,6 +65,24 @@ std::string_view command_name(Command c) {
       return "LIST_GROUPS";
     case Command::kGroupList:
       return "GROUP_LIST";
+    case Command::kCreateView:
+      return "CREATE_VIEW";
+    case Command::kDropView:
+      return "DROP_VIEW";
+    case Command::kRebuildView:
+      return "REBUILD_VIEW";
+    case Command::kViewGet:
+      return "VIEW_GET";
+    case Command::kViewValue:
+      return "VIEW_VALUE";
+    case Command::kViewList:
+      return "VIEW_LIST";
+    case Command::kViewRows:
+      return "VIEW_ROWS";
+    case Command::kViewStats:
+      return "VIEW_STATS";
+    case Command::kViewStatsList:
+      return "VIEW_STATS_LIST";
   }
   return "UNKNOWN";
 }

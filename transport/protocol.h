@@ -19,6 +19,8 @@
 #include "core/position.h"
 #include "core/result.h"
 #include "core/topic.h"
+#include "core/view.h"
+#include "core/view_set.h"
 
 namespace eda::proto {
 
@@ -58,6 +60,17 @@ enum class Command : uint8_t {
                       //        oldest_pending_ts, filter, [set...], [remove...]]...]]
   kStats = 40,        // c->b [req_id]
   kStatsReply = 41,   // b->c [req_id, {counter name: uint...}]
+  // Materialized views (docs/PROTOCOL.md "Views")
+  kCreateView = 28,     // c->b [req_id, name, from, key, filter, value, reduce] -> OK
+  kDropView = 29,       // c->b [req_id, name] -> OK
+  kRebuildView = 30,    // c->b [req_id, name] -> OK
+  kViewGet = 31,        // c->b [req_id, name, key, after_topic, after_offset, wait_ms]
+  kViewValue = 32,      // b->c [req_id, [type, value]]
+  kViewList = 33,       // c->b [req_id, name, prefix]
+  kViewRows = 34,       // b->c [req_id, [[key, [type, value]]...]]
+  kViewStats = 35,      // c->b [req_id, name]  "" : every view
+  kViewStatsList = 36,  // b->c [req_id, [[name, from, key, filter, value, reduce,
+                        //        keys, folded, lag, {topic: next_offset}]...]]
 };
 
 enum class ErrorCode : uint16_t {
@@ -70,6 +83,7 @@ enum class ErrorCode : uint16_t {
   kNotFound = 8,     // no such topic, queue or group
   kConflict = 9,     // the queue or group exists with other settings
   kPermission = 10,  // the client's CURVE key lacks the right (pub=, sub=, admin)
+  kTimeout = 11,     // a wait the request asked for ran out (VIEW_GET after an offset)
 };
 
 std::string_view command_name(Command c);
@@ -292,6 +306,68 @@ struct GroupList {
   std::vector<GroupInfo> groups;
 };
 
+struct CreateView {
+  static constexpr Command kCommand = Command::kCreateView;
+  static constexpr uint32_t kFields = 7;
+  uint64_t req_id = 0;
+  ViewSpec spec;
+};
+struct DropView {
+  static constexpr Command kCommand = Command::kDropView;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::string name;
+};
+struct RebuildView {
+  static constexpr Command kCommand = Command::kRebuildView;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::string name;
+};
+struct ViewGet {
+  static constexpr Command kCommand = Command::kViewGet;
+  static constexpr uint32_t kFields = 6;
+  uint64_t req_id = 0;
+  std::string name;
+  std::string key;
+  // Read-your-writes: answer once the view folded this offset of this topic
+  // ("": answer now), waiting at most wait_ms (then ERROR TIMEOUT).
+  std::string after_topic;
+  uint64_t after_offset = 0;
+  uint64_t wait_ms = 0;
+};
+struct ViewValueReply {
+  static constexpr Command kCommand = Command::kViewValue;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  ViewValue value;
+};
+struct ViewList {
+  static constexpr Command kCommand = Command::kViewList;
+  static constexpr uint32_t kFields = 3;
+  uint64_t req_id = 0;
+  std::string name;
+  std::string prefix;
+};
+struct ViewRows {
+  static constexpr Command kCommand = Command::kViewRows;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::vector<std::pair<std::string, ViewValue>> rows;
+};
+struct ViewStatsRequest {
+  static constexpr Command kCommand = Command::kViewStats;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::string name;  // "": every view
+};
+struct ViewStatsList {
+  static constexpr Command kCommand = Command::kViewStatsList;
+  static constexpr uint32_t kFields = 2;
+  uint64_t req_id = 0;
+  std::vector<ViewStats> views;
+};
+
 // A body ready to send: the header bytes and the packed msgpack body.
 struct Message {
   Command command;
@@ -324,6 +400,15 @@ Message encode(const CreateGroup&);
 Message encode(const DeleteGroup&);
 Message encode(const ListGroups&);
 Message encode(const GroupList&);
+Message encode(const CreateView&);
+Message encode(const DropView&);
+Message encode(const RebuildView&);
+Message encode(const ViewGet&);
+Message encode(const ViewValueReply&);
+Message encode(const ViewList&);
+Message encode(const ViewRows&);
+Message encode(const ViewStatsRequest&);
+Message encode(const ViewStatsList&);
 // RECEIVED from stored records (sent as stored) and their locks.
 Message encode_received(uint64_t req_id, const std::vector<StoredRecord>& records,
                         const std::vector<Lock>& locks);

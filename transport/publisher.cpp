@@ -237,6 +237,7 @@ Status PublishRun::handle_replies() {
       if (auto it = batches_.find(m->req_id); it != batches_.end()) {
         report_.confirmed += it->second.envelopes.size();
         report_.duplicates += m->duplicates.size();
+        if (config_.on_confirmed) config_.on_confirmed(it->second.first, m->offsets);
         finish_batch(it);
       }
     } else if (r.command == proto::Command::kWelcome) {

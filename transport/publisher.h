@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -28,6 +29,9 @@ struct PublishConfig {
   size_t batch_messages = 1000;
   size_t batch_bytes = 256 * 1024;
   size_t window_batches = 32;  // batches awaiting confirmation at once
+  // Told of each confirmed batch: the 1-based number of its first message and
+  // the stored offset of each of its messages. Batches may be confirmed out of order.
+  std::function<void(uint64_t first, const std::vector<uint64_t>& offsets)> on_confirmed;
 };
 
 // What every envelope gets before it is sent. Fields already set by the
