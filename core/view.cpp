@@ -255,18 +255,14 @@ void View::fold(const EnvelopeView& m) {
 }
 
 void View::reduce(std::string_view key, const FieldValue& value, bool tombstone) {
-  auto found = table_.find(key);
-  auto entry = [&]() -> ViewValue& {
-    if (found == table_.end()) found = table_.emplace(std::string(key), ViewValue{}).first;
-    return found->second;
-  };
-  auto erase = [&] {
-    if (found != table_.end()) table_.erase(found);
-  };
+  bool inserted = false;
   switch (spec_.reduce) {
     case Reducer::kLast: {
-      if (tombstone) return erase();
-      ViewValue& e = entry();
+      if (tombstone) {
+        table_.erase(key);
+        return;
+      }
+      ViewValue& e = table_.find_or_insert(key, inserted);
       switch (value.type) {
         case FieldValue::Type::kBool:
           e = {VType::kBool, value.b, 0, 0, {}};
@@ -290,7 +286,7 @@ void View::reduce(std::string_view key, const FieldValue& value, bool tombstone)
     }
     case Reducer::kCount: {
       if (value.is_null()) return;
-      ViewValue& e = entry();
+      ViewValue& e = table_.find_or_insert(key, inserted);
       e.type = VType::kInt;
       ++e.i;
       return;
@@ -300,23 +296,26 @@ void View::reduce(std::string_view key, const FieldValue& value, bool tombstone)
     case Reducer::kMax: {
       auto n = numeric_value(value);
       if (!n || (n->type == FieldValue::Type::kDouble && std::isnan(n->d))) return;
-      if (found == table_.end()) {
-        entry() = number_value(*n);
+      ViewValue& e = table_.find_or_insert(key, inserted);
+      if (inserted) {
+        e = number_value(*n);
       } else if (spec_.reduce == Reducer::kSum) {
-        add_number(found->second, *n);
-      } else if (spec_.reduce == Reducer::kMin ? number_less(*n, found->second)
-                                               : number_greater(*n, found->second)) {
-        found->second = number_value(*n);
+        add_number(e, *n);
+      } else if (spec_.reduce == Reducer::kMin ? number_less(*n, e) : number_greater(*n, e)) {
+        e = number_value(*n);
       }
       return;
     }
     case Reducer::kMerge: {
-      if (tombstone) return erase();
+      if (tombstone) {
+        table_.erase(key);
+        return;
+      }
       if (value.type != FieldValue::Type::kComposite && value.type != FieldValue::Type::kString)
         return;
       Json patch = Json::parse(value.s, nullptr, false);
       if (!patch.is_object()) return;
-      ViewValue& e = entry();
+      ViewValue& e = table_.find_or_insert(key, inserted);
       Json merged = e.type == VType::kJson ? Json::parse(e.s, nullptr, false) : Json::object();
       merged.merge_patch(patch);
       e.type = VType::kJson;
@@ -327,13 +326,12 @@ void View::reduce(std::string_view key, const FieldValue& value, bool tombstone)
 }
 
 const ViewValue* View::get(std::string_view key) const {
-  auto it = table_.find(key);
-  return it == table_.end() ? nullptr : &it->second;
+  return table_.find(key);
 }
 
 std::vector<std::pair<std::string, ViewValue>> View::list(std::string_view prefix) const {
   std::vector<std::pair<std::string, ViewValue>> out;
-  for (const auto& [k, v] : table_)
+  for (const auto& [k, v] : table_.entries())
     if (k.starts_with(prefix)) out.emplace_back(k, v);
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;
@@ -356,7 +354,7 @@ std::string View::snapshot() const {
   pk.pack(next_);
   pk.pack(folded_);
   pk.pack_array(static_cast<uint32_t>(table_.size()));
-  for (const auto& [k, v] : table_) {
+  for (const auto& [k, v] : table_.entries()) {
     pk.pack_array(2);
     pk.pack_bin(static_cast<uint32_t>(k.size()));
     pk.pack_bin_body(k.data(), static_cast<uint32_t>(k.size()));
@@ -389,13 +387,14 @@ Result<View> View::from_snapshot(std::string_view bytes) {
       view->next_.emplace(topic, next);
     view->folded_ = f[4].as<uint64_t>();
     if (f[5].type != msgpack::type::ARRAY) return corrupt("the table is not an array");
-    view->table_.reserve(f[5].via.array.size);
     for (const msgpack::object& e : std::span(f[5].via.array.ptr, f[5].via.array.size)) {
       if (e.type != msgpack::type::ARRAY || e.via.array.size != 2 ||
           e.via.array.ptr[0].type != msgpack::type::BIN)
         return corrupt("an entry is not [key, value]");
       const auto& k = e.via.array.ptr[0].via.bin;
-      view->table_.emplace(std::string(k.ptr, k.size), unpack_view_value(e.via.array.ptr[1]));
+      bool inserted = false;
+      view->table_.find_or_insert(std::string_view(k.ptr, k.size), inserted) =
+          unpack_view_value(e.via.array.ptr[1]);
     }
     return std::move(*view);
   } catch (const std::exception& ex) {

@@ -28,12 +28,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/envelope_view.h"
 #include "core/filter.h"
 #include "core/result.h"
+#include "core/view_table.h"
 
 namespace eda {
 
@@ -115,18 +115,13 @@ class View {
 
  private:
   View(ViewSpec spec, std::optional<Filter> filter, Filter key, std::optional<Filter> value);
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using Table = std::unordered_map<std::string, ViewValue, Hash, std::equal_to<>>;
   void reduce(std::string_view key, const FieldValue& value, bool tombstone);
 
   ViewSpec spec_;
   std::optional<Filter> filter_;
   Filter key_;
   std::optional<Filter> value_;
-  Table table_;
+  ViewTable<ViewValue> table_;
   std::map<std::string, uint64_t, std::less<>> next_;
   uint64_t folded_ = 0;
   std::string key_scratch_, value_scratch_, key_text_;
