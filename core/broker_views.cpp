@@ -8,7 +8,7 @@ namespace eda {
 
 Status BrokerEngine::open_views(std::vector<std::string>& notes) {
   std::optional<std::string> dir;
-  if (data_dir_) dir = data_dir_->namespace_dir(kNamespace) + "/.views";
+  if (data_dir_) dir = data_dir_->namespace_dir(std::string(kDefaultNamespace)) + "/.views";
   auto set = ViewSet::open(posix_file_system(), dir, notes);
   if (!set) return set.error();
   view_set_ = std::move(*set);
@@ -18,7 +18,8 @@ Status BrokerEngine::open_views(std::vector<std::string>& notes) {
 std::vector<ViewSource> BrokerEngine::view_sources() {
   std::vector<ViewSource> sources;
   sources.reserve(topics_.size());
-  for (auto& [name, t] : topics_) sources.push_back({name, t->log.get(), t->visible});
+  for (auto& [key, t] : topics_)  // views read the default namespace (for now)
+    if (t->ns == kDefaultNamespace) sources.push_back({t->name, t->log.get(), t->visible});
   return sources;
 }
 

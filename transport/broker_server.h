@@ -121,6 +121,8 @@ class BrokerServer {
   void handle_delete_group(const std::string& peer, std::string_view body);
   void handle_list_groups(const std::string& peer, std::string_view body);
   // Materialized views: broker_server_views.cpp.
+  // Views live in the default namespace: false, after refusing `req_id`, for another.
+  bool views_here(const std::string& peer, uint64_t req_id);
   void handle_view_admin(const std::string& peer, proto::Command command, std::string_view body);
   void handle_view_get(const std::string& peer, std::string_view body);
   void handle_view_list(const std::string& peer, std::string_view body);

@@ -23,6 +23,15 @@ constexpr auto kViewSaveInterval = std::chrono::seconds(1);
 
 }  // namespace
 
+bool BrokerServer::views_here(const std::string& peer, uint64_t req_id) {
+  if (ns_ == kDefaultNamespace) return true;
+  reply_error(peer, req_id, ErrorCode::kRejected,
+              fmt::format("views live in the default namespace only, and this request is in "
+                          "namespace '{}'; run view commands without --namespace",
+                          ns_));
+  return false;
+}
+
 void BrokerServer::handle_view_admin(const std::string& peer, proto::Command command,
                                      std::string_view body) {
   uint64_t req_id = 0;
@@ -32,7 +41,7 @@ void BrokerServer::handle_view_admin(const std::string& peer, proto::Command com
     auto m = proto::decode<proto::CreateView>(body);
     if (!m) return ++malformed_, reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
     req_id = m->req_id;
-    if (!permitted(peer, req_id, Right::kAdmin, {})) return;
+    if (!views_here(peer, req_id) || !permitted(peer, req_id, Right::kAdmin, {})) return;
     done = engine_->view_set().create(m->spec);
     what = fmt::format("view {} created from {}", m->spec.name, m->spec.from);
   } else {
@@ -44,7 +53,7 @@ void BrokerServer::handle_view_admin(const std::string& peer, proto::Command com
     }
     if (!m) return ++malformed_, reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
     req_id = m->req_id;
-    if (!permitted(peer, req_id, Right::kAdmin, {})) return;
+    if (!views_here(peer, req_id) || !permitted(peer, req_id, Right::kAdmin, {})) return;
     bool drop = command == proto::Command::kDropView;
     done = drop ? engine_->view_set().drop(m->name) : engine_->view_set().rebuild(m->name);
     what = fmt::format("view {} {}", m->name, drop ? "dropped" : "rebuilding");
@@ -57,6 +66,7 @@ void BrokerServer::handle_view_admin(const std::string& peer, proto::Command com
 void BrokerServer::handle_view_get(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::ViewGet>(body);
   if (!m) return ++malformed_, reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  if (!views_here(peer, m->req_id)) return;
   auto wait = std::chrono::milliseconds(std::min(m->wait_ms, kMaxViewWaitMs));
   view_get(peer, *m, Clock::now() + wait);
 }
@@ -94,6 +104,7 @@ void BrokerServer::view_get(const std::string& peer, const proto::ViewGet& m,
 void BrokerServer::handle_view_list(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::ViewList>(body);
   if (!m) return ++malformed_, reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  if (!views_here(peer, m->req_id)) return;
   const View* view = engine_->view_set().find(m->name);
   if (!view)
     return reply_error(peer, m->req_id, ErrorCode::kNotFound,
@@ -105,6 +116,7 @@ void BrokerServer::handle_view_list(const std::string& peer, std::string_view bo
 void BrokerServer::handle_view_stats(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::ViewStatsRequest>(body);
   if (!m) return ++malformed_, reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  if (!views_here(peer, m->req_id)) return;
   if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   ViewSet& set = engine_->view_set();
   std::vector<std::string> names = m->name.empty() ? set.names() : std::vector{m->name};

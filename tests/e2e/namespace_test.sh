@@ -49,6 +49,11 @@ check_eq "$OUT" "" "shop has no queue yet"
 run "$EDATOOL" --namespace shop recv jobs -n 1 --wait 5s
 check_eq "$OUT" "shop-job" "recv in shop"
 
+# Views live in the default namespace only: another namespace is told so.
+run "$EDATOOL" --namespace shop view create totals --from orders --key sys.key --reduce count
+check_contains "$ERR" "views live in the default namespace only" "view create in shop is refused"
+check_eq "$RC" 2 "view create in shop: exit status"
+
 # Each namespace is a directory of the data dir, and survives a restart.
 for ns in shop billing default; do
   if [ -d "$WORK/data/$ns" ]; then pass; else fail "no directory for namespace $ns"; fi
