@@ -2,7 +2,7 @@
 _edatool() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local path="" i word
-  local valued=" --ack --authorized-keys --bind --broker --concurrency --count --curve-key --curve-secret --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --force --format --from --fsync --group --header --help --id --ingest --json --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --out --publishers --quiet --rate --reason --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --server-key --set --size --speed --stored --subscribers --tap --template --timeout --to --ttl --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
+  local valued=" --ack --after --authorized-keys --bind --broker --concurrency --count --curve-key --curve-secret --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --force --format --from --fsync --group --header --help --id --ingest --json --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --out --prefix --print-offsets --publishers --quiet --rate --reason --reduce --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --server-key --set --size --speed --stored --subscribers --tap --template --timeout --to --ttl --value --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
   # The words before the cursor that are not options or their values name the subcommand.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
@@ -11,7 +11,7 @@ _edatool() {
       continue
     fi
     case "${path:+$path }$word" in
-      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'stats'|'bench'|'keygen'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
+      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'view'|'view create'|'view get'|'view list'|'view stats'|'view drop'|'view rebuild'|'view build'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'stats'|'bench'|'keygen'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
       *) break ;;
     esac
   done
@@ -50,6 +50,7 @@ _edatool() {
     'pub:--msgpack') COMPREPLY=(); return ;;
     'pub:--rate') COMPREPLY=(); return ;;
     'pub:--no-confirm') COMPREPLY=(); return ;;
+    'pub:--print-offsets') COMPREPLY=(); return ;;
     'pub:--timeout') COMPREPLY=(); return ;;
     'sub:-h'|'sub:--help') COMPREPLY=(); return ;;
     'sub:--from') COMPREPLY=(); return ;;
@@ -100,6 +101,32 @@ _edatool() {
     'subscription delete:-h'|'subscription delete:--help') COMPREPLY=(); return ;;
     'subscription list:-h'|'subscription list:--help') COMPREPLY=(); return ;;
     'subscription list:--json') COMPREPLY=(); return ;;
+    'view:-h'|'view:--help') COMPREPLY=(); return ;;
+    'view create:-h'|'view create:--help') COMPREPLY=(); return ;;
+    'view create:--from') COMPREPLY=(); return ;;
+    'view create:--key') COMPREPLY=(); return ;;
+    'view create:--filter') COMPREPLY=(); return ;;
+    'view create:--value') COMPREPLY=(); return ;;
+    'view create:--reduce') COMPREPLY=($(compgen -W 'last count sum min max merge' -- "$cur")); return ;;
+    'view get:-h'|'view get:--help') COMPREPLY=(); return ;;
+    'view get:--after') COMPREPLY=(); return ;;
+    'view get:--timeout') COMPREPLY=(); return ;;
+    'view list:-h'|'view list:--help') COMPREPLY=(); return ;;
+    'view list:--prefix') COMPREPLY=(); return ;;
+    'view list:--format') COMPREPLY=($(compgen -W 'text json' -- "$cur")); return ;;
+    'view stats:-h'|'view stats:--help') COMPREPLY=(); return ;;
+    'view stats:--json') COMPREPLY=(); return ;;
+    'view drop:-h'|'view drop:--help') COMPREPLY=(); return ;;
+    'view rebuild:-h'|'view rebuild:--help') COMPREPLY=(); return ;;
+    'view build:-h'|'view build:--help') COMPREPLY=(); return ;;
+    'view build:--data') COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    'view build:--from') COMPREPLY=(); return ;;
+    'view build:--key') COMPREPLY=(); return ;;
+    'view build:--filter') COMPREPLY=(); return ;;
+    'view build:--value') COMPREPLY=(); return ;;
+    'view build:--reduce') COMPREPLY=($(compgen -W 'last count sum min max merge' -- "$cur")); return ;;
+    'view build:--prefix') COMPREPLY=(); return ;;
+    'view build:--format') COMPREPLY=($(compgen -W 'text json' -- "$cur")); return ;;
     'queue:-h'|'queue:--help') COMPREPLY=(); return ;;
     'queue create:-h'|'queue create:--help') COMPREPLY=(); return ;;
     'queue create:--lock') COMPREPLY=(); return ;;
@@ -138,12 +165,12 @@ _edatool() {
   case "$path" in
     '')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription view queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
     'broker')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --tap --ingest --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window --curve-secret --authorized-keys -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'pub')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -k --key -H --header --id -d --delimiter -0 --null --whole -f --file --json --msgpack --rate --no-confirm --timeout -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -k --key -H --header --id -d --delimiter -0 --null --whole -f --file --json --msgpack --rate --no-confirm --print-offsets --timeout -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'sub')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from -n --count -e --exit-at-end --timeout --filter --group --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
@@ -181,6 +208,30 @@ _edatool() {
     'subscription list')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
+    'view')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(compgen -W 'create get list stats drop rebuild build' -- "$cur")); fi ;;
+    'view create')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from --key --filter --value --reduce -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'view get')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --after --timeout -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'view list')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --prefix --format -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'view stats')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'view drop')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'view rebuild')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
+    'view build')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --data --from --key --filter --value --reduce --prefix --format -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
     'queue')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'create delete list stats' -- "$cur")); fi ;;
@@ -213,13 +264,13 @@ _edatool() {
       else COMPREPLY=($(true)); fi ;;
     'help')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription view queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
     'completion')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")); fi ;;
     'man')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription view queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
   esac
 }
 complete -F _edatool edatool
