@@ -152,19 +152,8 @@ Result<PublishReceipt> BrokerEngine::publish(std::span<const EnvelopeView> batch
     if (e.topic != batch[0].topic)
       return invalid_argument("a publish batch must hold one topic; send one batch per topic");
     if (Status s = validate_topic(e.topic); !s) return s.error();
-    if (e.headers.size() > kMaxHeaders)
-      return invalid_argument(
-          fmt::format("message {} of the batch has {} headers, over the limit of {}", i + 1,
-                      e.headers.size(), kMaxHeaders));
-    for (const HeaderField& h : e.headers)
-      if (h.name.size() > kMaxHeaderNameBytes)
-        return invalid_argument(fmt::format(
-            "message {} of the batch has a header name of {} bytes, over the limit of {}", i + 1,
-            h.name.size(), kMaxHeaderNameBytes));
-    if (size_t n = message_size(e); n > config_.max_message_bytes)
-      return invalid_argument(
-          fmt::format("message {} of the batch is {} bytes, over the broker's limit of {} bytes",
-                      i + 1, n, config_.max_message_bytes));
+    if (Status s = check_message_limits(e, config_.max_message_bytes); !s)
+      return invalid_argument(fmt::format("message {} of the batch {}", i + 1, s.error().message));
   }
   Topic* topic = find_topic(ns, batch[0].topic);
   if (!topic) {

@@ -129,6 +129,21 @@ std::vector<EnvelopeView> view_envelopes(std::span<const Envelope> batch,
   return views;
 }
 
+Status check_message_limits(const EnvelopeView& v, size_t max_message_bytes) {
+  if (v.headers.size() > kMaxHeaders)
+    return invalid_argument(
+        fmt::format("has {} headers, over the limit of {}", v.headers.size(), kMaxHeaders));
+  for (const HeaderField& h : v.headers)
+    if (h.name.size() > kMaxHeaderNameBytes)
+      return invalid_argument(fmt::format("has a header name of {} bytes, over the limit of {}",
+                                          h.name.size(), kMaxHeaderNameBytes));
+  if (size_t n = message_size(v); n > max_message_bytes)
+    return invalid_argument(
+        fmt::format("is {} bytes, over the broker's limit of {} bytes (--max-message-bytes)", n,
+                    max_message_bytes));
+  return ok_status();
+}
+
 Envelope copy_envelope(const EnvelopeView& v) {
   Envelope e{
       std::string(v.id), std::string(v.topic), std::nullopt, {}, v.ts, std::string(v.payload),

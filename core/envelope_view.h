@@ -49,6 +49,12 @@ std::vector<EnvelopeView> view_envelopes(std::span<const Envelope> batch,
 // The message size --max-message-bytes limits, as Envelope::size() counts it.
 size_t message_size(const EnvelopeView& v);
 
+// The limits every stored message is held to (docs/PROTOCOL.md §14): at most
+// kMaxHeaders headers, names of at most kMaxHeaderNameBytes, and a message
+// size within `max_message_bytes`. The error completes a sentence about the
+// message: "has 257 headers, over the limit of 256".
+Status check_message_limits(const EnvelopeView& v, size_t max_message_bytes);
+
 // An Envelope holding copies of what `v` borrows.
 Envelope copy_envelope(const EnvelopeView& v);
 

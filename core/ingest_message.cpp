@@ -37,12 +37,11 @@ Result<Envelope> parse_ingest_message(std::span<const std::string_view> frames,
   view.topic = frames[0];
   view.payload = frames[1];
   view.headers = headers;
-  Envelope e = copy_envelope(view);
-  if (size_t n = e.size(); n > max_message_bytes)
-    return invalid_argument(fmt::format(
-        "message for {} is {} bytes, over the broker's limit of {} bytes (--max-message-bytes)",
-        e.topic, n, max_message_bytes));
-  return e;
+  // Checked here, one message at a time, as the engine would refuse the
+  // whole batch of its topic for it.
+  if (Status s = check_message_limits(view, max_message_bytes); !s)
+    return invalid_argument(fmt::format("message for {} {}", view.topic, s.error().message));
+  return copy_envelope(view);
 }
 
 }  // namespace eda

@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 
 #include "core/envelope_source.h"
+#include "tests/temp_dir.h"
 #include "tests/test_broker.h"
 #include "transport/admin_client.h"
 #include "transport/broker_connection.h"
@@ -416,6 +417,28 @@ TEST_CASE("broker server: per-client limits refuse the request and keep the conn
   CHECK(counter(counters, "subscriptions") == 2);
   CHECK(counter(counters, "clients") == 1);
   CHECK(counter(counters, "malformed_frames") == 0);
+}
+
+TEST_CASE("broker server: a confirmed publish no longer counts as in flight", "[broker_server]") {
+  TempDir dir;
+  EngineConfig engine;
+  engine.data_dir = dir.path();  // confirms wait for group commit: the publish is held
+  BrokerConfig config;
+  config.max_in_flight_per_client = 2;
+  TestBroker broker(engine, config);
+  RawClient raw(broker.endpoint());
+  Envelope e;
+  e.topic = "held";
+  e.payload = "p";
+  for (uint64_t req = 1; req <= 6; ++req) {  // one at a time: never more than one held
+    raw.send(
+        {header(proto::kVersion, proto::Command::kPublish), body(proto::encode_publish(req, {e}))});
+    auto reply = raw.receive();
+    REQUIRE(reply.size() == 2);
+    INFO("publish " << req);
+    CHECK(proto::decode_header(reply[0])->command == proto::Command::kConfirm);
+  }
+  CHECK(counter(stats_of(raw), "refused_over_limit") == 0);
 }
 
 TEST_CASE("broker server: STATS counts traffic and malformed frames", "[broker_server]") {

@@ -132,4 +132,27 @@ TEST_CASE("ingest message: payload and headers count against the size limit", "[
 }
 
 }  // namespace
+
+// The engine refuses a whole batch for one message over these limits, and
+// ingest stores a topic's messages as one batch: each message is held to
+// them on its own, so one bad message never takes good ones with it.
+TEST_CASE("ingest message: header count and header name length are checked per message",
+          "[ingest_message]") {
+  auto headers = [](size_t count, size_t name_bytes) {
+    msgpack::sbuffer b;
+    Packer pk(b);
+    pk.pack_map(static_cast<uint32_t>(count));
+    for (size_t i = 0; i < count; ++i) {
+      pk.pack(std::string(name_bytes, 'n') + std::to_string(i));
+      pk.pack(int64_t{1});
+    }
+    return bytes_of(b);
+  };
+  CHECK(parse({"t", "x", headers(kMaxHeaders, 4)}, 1u << 20).ok());
+  check_rejected(parse({"t", "x", headers(kMaxHeaders + 1, 4)}, 1u << 20),
+                 "message for t has 257 headers, over the limit of 256");
+  check_rejected(parse({"t", "x", headers(1, kMaxHeaderNameBytes)}, 1u << 20),
+                 "has a header name of 256 bytes, over the limit of 255");
+}
+
 }  // namespace eda

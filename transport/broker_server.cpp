@@ -131,7 +131,9 @@ void BrokerServer::finish_commits() {
   for (const auto& done : engine_->take_commits()) {
     while (!pending_replies_.empty() && pending_replies_.front().ticket <= done.through) {
       PendingReply& p = pending_replies_.front();
-      if (auto owner = peers_.find(p.peer); owner != peers_.end()) --owner->second.in_flight;
+      if (auto owner = peers_.find(p.peer);
+          owner != peers_.end() && owner->second.consumer == p.peer_serial)
+        --owner->second.in_flight;
       if (done.status)
         reply(p.peer, p.reply);
       else
@@ -195,7 +197,7 @@ void BrokerServer::handle(const Incoming& in) {
       auto m = proto::decode<proto::Stats>(frames->body);
       if (!m) return bad_body(m.error());
       if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
-      return reply(peer, proto::encode(proto::StatsReply{m->req_id, counters(ns_)}));
+      return (void)reply(peer, proto::encode(proto::StatsReply{m->req_id, counters(ns_)}));
     }
     case proto::Command::kCreateView:
     case proto::Command::kDropView:
@@ -210,14 +212,14 @@ void BrokerServer::handle(const Incoming& in) {
     case proto::Command::kPing: {
       auto m = proto::decode<proto::Ping>(frames->body);
       if (!m) return bad_body(m.error());
-      return reply(peer, proto::encode(proto::Pong{m->req_id, instance_}));
+      return (void)reply(peer, proto::encode(proto::Pong{m->req_id, instance_}));
     }
     case proto::Command::kHello: {
       auto m = proto::decode<proto::Hello>(frames->body);
       if (!m) return bad_body(m.error());
       log_debug("client '{}' connected", m->client);
-      return reply(peer, proto::encode(proto::Welcome{m->req_id, EDATOOL_VERSION, instance_,
-                                                      engine_->config().max_message_bytes}));
+      return (void)reply(peer, proto::encode(proto::Welcome{m->req_id, EDATOOL_VERSION, instance_,
+                                                            engine_->config().max_message_bytes}));
     }
     default:
       ++malformed_;
@@ -262,9 +264,13 @@ void BrokerServer::handle_publish(const std::string& peer, Peer& p, std::string_
 
 void BrokerServer::reply_when_durable(uint64_t ticket, const std::string& peer, uint64_t req_id,
                                       proto::Message m) {
-  if (ticket == 0) return reply(peer, m);
-  if (auto p = peers_.find(peer); p != peers_.end()) ++p->second.in_flight;
-  pending_replies_.push_back({ticket, peer, req_id, std::move(m)});
+  if (ticket == 0) return (void)reply(peer, m);
+  ConsumerId serial = 0;
+  if (auto p = peers_.find(peer); p != peers_.end()) {
+    ++p->second.in_flight;
+    serial = p->second.consumer;
+  }
+  pending_replies_.push_back({ticket, peer, serial, req_id, std::move(m)});
 }
 
 void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::string_view body) {
@@ -351,19 +357,24 @@ void BrokerServer::handle_delete_topic(const std::string& peer, std::string_view
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
 }
 
-void BrokerServer::reply(const std::string& peer, const proto::Message& m) {
+bool BrokerServer::reply(const std::string& peer, const proto::Message& m) {
   switch (send_message(router_, m, peer)) {
     case SendResult::kSent:
-      return;
+      return true;
     case SendResult::kWouldBlock:
       // Forgotten as if gone: its subscriptions end, and an edatool client
-      // resubscribes from where it was once it reads again.
-      ++refused_;
-      log_info("a client has {} answers it does not read; forgetting it", kPeerSendQueue);
-      return drop_peer(peer);
+      // resubscribes from where it was once it reads again. Answers still
+      // queued for it fail the same way; it is counted and logged once.
+      if (drop_peer(peer)) {
+        ++refused_;
+        log_info("a client has {} answers it does not read; forgetting it", kPeerSendQueue);
+      }
+      return false;
     case SendResult::kUnreachable:
-      return drop_peer(peer);
+      drop_peer(peer);
+      return false;
   }
+  return false;
 }
 
 void BrokerServer::reply_error(const std::string& peer, uint64_t req_id, ErrorCode code,
@@ -384,8 +395,8 @@ void BrokerServer::deliver_ready() {
     Delivery d = engine_->next_delivery(id);
     auto [peer, sub_id] = owner->second;
     for (std::string& text : d.notices) reply(peer, proto::encode(proto::Notice{sub_id, text}));
-    delivered_ += d.records.size();
-    if (!d.records.empty()) reply(peer, proto::encode_deliver(sub_id, d.records));
+    if (!d.records.empty() && reply(peer, proto::encode_deliver(sub_id, d.records)))
+      delivered_ += d.records.size();
     if (d.reached_end) reply(peer, proto::encode(proto::End{sub_id}));
   }
 }
@@ -410,9 +421,9 @@ proto::Counters BrokerServer::counters(std::string_view ns) {
           {"refused_permission", permission_denied_}};
 }
 
-void BrokerServer::drop_peer(const std::string& peer) {
+bool BrokerServer::drop_peer(const std::string& peer) {
   auto it = peers_.find(peer);
-  if (it == peers_.end()) return;
+  if (it == peers_.end()) return false;
   for (auto& [client_id, id] : it->second.subscriptions) {
     engine_->unsubscribe(id);
     owners_.erase(id);
@@ -421,6 +432,7 @@ void BrokerServer::drop_peer(const std::string& peer) {
   std::erase_if(parked_, [&](const ParkedReceive& r) { return r.peer == peer; });
   std::erase_if(parked_gets_, [&](const ParkedViewGet& g) { return g.peer == peer; });
   peers_.erase(it);
+  return true;
 }
 
 void BrokerServer::expire_silent_peers() {

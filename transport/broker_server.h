@@ -145,11 +145,13 @@ class BrokerServer {
                           proto::Message m);
   void finish_commits();
   void poll_once(std::chrono::milliseconds timeout);
-  void reply(const std::string& peer, const proto::Message& m);
+  // False when the message could not be sent (the peer is gone or forgotten).
+  bool reply(const std::string& peer, const proto::Message& m);
   void reply_error(const std::string& peer, uint64_t req_id, proto::ErrorCode code,
                    std::string text);
   void deliver_ready();
-  void drop_peer(const std::string& peer);
+  // Forgets the peer and its subscriptions, leases and waits; false if it was not known.
+  bool drop_peer(const std::string& peer);
   void expire_silent_peers();
 
   BrokerConfig config_;
@@ -167,6 +169,7 @@ class BrokerServer {
   struct PendingReply {
     uint64_t ticket;
     std::string peer;
+    ConsumerId peer_serial;  // the Peer's consumer id: a new Peer of the same routing id differs
     uint64_t req_id;
     proto::Message reply;  // sent once the ticket's writes are durable
   };
