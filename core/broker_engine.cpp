@@ -397,6 +397,11 @@ void BrokerEngine::enforce_retention(int64_t now_ms) {
       log_error("topic {}: retention: {}", key, s.error().message);
 }
 
+size_t BrokerEngine::topic_count(std::string_view ns) const {
+  return std::count_if(topics_.begin(), topics_.end(),
+                       [&](const auto& entry) { return entry.second->ns == ns; });
+}
+
 std::vector<TopicInfo> BrokerEngine::topics(std::string_view ns) {
   std::vector<TopicInfo> out;
   for (auto& [key, t] : topics_) {

@@ -221,6 +221,7 @@ class BrokerEngine {
 
   void enforce_retention(int64_t now_ms);
   std::vector<TopicInfo> topics(std::string_view ns = kDefaultNamespace);
+  size_t topic_count(std::string_view ns) const;
   Status delete_topic(const std::string& name, std::string_view ns = kDefaultNamespace);
   // Writes index files so the next start is quick; called at shutdown.
   Status checkpoint();

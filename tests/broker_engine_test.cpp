@@ -982,6 +982,8 @@ TEST_CASE("broker engine: namespaces keep topics of the same name apart", "[brok
   CHECK(got.messages[0].payload == "here");
 
   CHECK(engine->topics("shop").size() == 2);
+  CHECK(engine->topic_count("shop") == 2);
+  CHECK(engine->topic_count("nowhere") == 0);
   CHECK(engine->topics("billing").size() == 2);
   CHECK(engine->topics().empty());  // the default namespace holds nothing
   REQUIRE(engine->delete_topic("orders", "billing").ok());

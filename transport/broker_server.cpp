@@ -403,7 +403,7 @@ void BrokerServer::deliver_ready() {
 
 proto::Counters BrokerServer::counters(std::string_view ns) {
   size_t parked = parked_.size();
-  size_t topics = engine_->topics(ns).size();
+  size_t topics = engine_->topic_count(ns);
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_);
   return {{"uptime_seconds", uptime.count()},
           {"clients", peers_.size()},
