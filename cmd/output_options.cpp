@@ -7,7 +7,8 @@ void add_output_options(CLI::App& app, OutputOptions& o) {
       ->capture_default_str()
       ->check(CLI::IsMember({"raw", "json", "msgpack"}));
   app.add_option("--template", o.output_template,
-                 "kcat-like output: %t topic %o offset %k key %s payload %T ts %i id %h headers "
+                 "kcat-like output: %t topic %p partition (Kafka) %o offset %k key %s payload %T "
+                 "ts %i id %h headers "
                  "%{name} one header; \\n \\t")
       ->type_name("FMT");
 }

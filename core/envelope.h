@@ -36,6 +36,9 @@ struct Envelope {
   int64_t ts = 0;               // publish time, ms since the Unix epoch
   std::string payload;          // bytes, binary-safe
   uint64_t offset = kNoOffset;  // per-topic position, set once stored
+  // Kafka only (docs/KAFKA.md): the partition `offset` counts in; -1 elsewhere.
+  // Not part of the msgpack form.
+  int32_t partition = -1;
 
   // The message size that --max-message-bytes limits: payload, key and
   // headers (names, text values, 8 bytes per typed value).

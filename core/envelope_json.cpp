@@ -13,6 +13,7 @@ using Json = nlohmann::ordered_json;
 void append_envelope_json(const Envelope& e, std::string& out) {
   Json j;
   j["topic"] = e.topic;
+  if (e.partition >= 0) j["partition"] = e.partition;  // Kafka only
   if (e.offset != kNoOffset) j["offset"] = e.offset;
   j["id"] = e.id;
   j["key"] = e.key ? Json(*e.key) : Json(nullptr);

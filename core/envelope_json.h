@@ -1,6 +1,7 @@
 // The JSON form of an envelope: what `sub --format json` writes and `pub --json` reads.
 //
-// One object per line: {"topic","offset","id","key","ts","headers":{...},"payload"}.
+// One object per line: {"topic","offset","id","key","ts","headers":{...},"payload"};
+// from a Kafka broker also "partition" after "topic" (the offset counts in it).
 // A payload that is not valid UTF-8 is written as "payload_base64" instead, so
 // the form is lossless for binary data. Headers keep their types (string,
 // integer, float, boolean); a repeated header name keeps its last value.

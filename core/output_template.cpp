@@ -36,6 +36,9 @@ Result<OutputTemplate> OutputTemplate::compile(std::string_view text) {
       case 'o':
         field = Field::kOffset;
         break;
+      case 'p':
+        field = Field::kPartition;
+        break;
       case 'k':
         field = Field::kKey;
         break;
@@ -63,7 +66,7 @@ Result<OutputTemplate> OutputTemplate::compile(std::string_view text) {
       }
       default:
         return invalid_argument(fmt::format(
-            "template: unknown token '%{}' (use %t %o %k %s %T %i %h %{{name}} or %%)", token));
+            "template: unknown token '%{}' (use %t %p %o %k %s %T %i %h %{{name}} or %%)", token));
     }
     flush_literal();
     t.parts_.push_back({field, {}});
@@ -80,6 +83,9 @@ void OutputTemplate::render(const Envelope& e, std::string& out) const {
         break;
       case Field::kTopic:
         out += e.topic;
+        break;
+      case Field::kPartition:
+        if (e.partition >= 0) fmt::format_to(std::back_inserter(out), "{}", e.partition);
         break;
       case Field::kOffset:
         fmt::format_to(std::back_inserter(out), "{}", e.offset);

@@ -1,7 +1,7 @@
 // kcat-style output templates for `sub --template` (DESIGN §4).
 //
-// Tokens: %t topic, %o offset, %k key, %s payload, %T timestamp (ms),
-// %i id, %h headers as name=value joined by ',', %{name} one header's value,
+// Tokens: %t topic, %p partition (Kafka only; empty elsewhere), %o offset, %k key, %s payload, %T
+// timestamp (ms), %i id, %h headers as name=value joined by ',', %{name} one header's value,
 // %% a percent sign, \n newline, \t tab, \\ backslash. A template adds no
 // newline of its own. Compiled once, rendered per message.
 #pragma once
@@ -23,7 +23,18 @@ class OutputTemplate {
   void render(const Envelope& e, std::string& out) const;
 
  private:
-  enum class Field { kLiteral, kTopic, kOffset, kKey, kPayload, kTs, kId, kHeaders, kHeader };
+  enum class Field {
+    kLiteral,
+    kTopic,
+    kPartition,
+    kOffset,
+    kKey,
+    kPayload,
+    kTs,
+    kId,
+    kHeaders,
+    kHeader
+  };
   struct Part {
     Field field;
     std::string text;  // the literal, or the header name for kHeader

@@ -64,6 +64,17 @@ TEST_CASE("envelope json: writes one object with the documented fields in order"
   CHECK(j["payload"] == "hello \"world\"\n\t\\");
 }
 
+TEST_CASE("envelope json: a Kafka message has its partition after the topic", "[envelope_json]") {
+  Envelope e = sample();
+  e.partition = 3;
+  Json j = Json::parse(to_json(e));
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : j.items()) keys.push_back(k);
+  CHECK(keys == std::vector<std::string>{"topic", "partition", "offset", "id", "key", "ts",
+                                         "headers", "payload"});
+  CHECK(j["partition"] == 3);
+}
+
 TEST_CASE("envelope json: appends to what is already in the string", "[envelope_json]") {
   std::string out = "prefix:";
   append_envelope_json(sample(), out);

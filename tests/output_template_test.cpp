@@ -49,6 +49,13 @@ TEST_CASE("output template: each token renders its field", "[output_template]") 
   CHECK(render("%%") == "%");
 }
 
+TEST_CASE("output template: %p is the Kafka partition, empty elsewhere", "[output_template]") {
+  CHECK(render("[%p]") == "[]");
+  Envelope e = sample();
+  e.partition = 2;
+  CHECK(render("%p:%o", e) == "2:42");
+}
+
 TEST_CASE("output template: literals and tokens combine in order", "[output_template]") {
   CHECK(render("%t [%o] key=%k: %s") == "orders.eu [42] key=cust-7: {\"amount\":10}");
   CHECK(render("<%t%o%k>") == "<orders.eu42cust-7>");
