@@ -38,7 +38,9 @@ std::unique_ptr<CommandLine> make_command_line() {
   app.set_version_flag("--version", std::string("edatool ") + EDATOOL_VERSION);
   app.fallthrough();
   app.require_subcommand(0, 1);
-  app.add_option("-b,--broker", cl->global.broker, "broker URL: tcp://HOST:PORT or ipc://PATH")
+  app.add_option(
+         "-b,--broker", cl->global.broker,
+         "broker URL: tcp://HOST:PORT, ipc://PATH, or kafka://HOST:PORT[,HOST:PORT] for Kafka")
       ->type_name("URL")
       ->envname("EDATOOL_BROKER")
       ->capture_default_str();
@@ -59,6 +61,11 @@ std::unique_ptr<CommandLine> make_command_line() {
                  "the broker's CURVE public key: Z85 text or its .pub file")
       ->type_name("KEY|FILE")
       ->envname("EDATOOL_SERVER_KEY");
+  app.add_option("-X", cl->global.kafka_settings,
+                 "librdkafka setting for kafka:// brokers, e.g. -X security.protocol=ssl "
+                 "(repeatable)")
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);
   app.add_flag("-q,--quiet", cl->global.quiet, "print only errors on stderr");
   app.add_flag("-v,--verbose", cl->global.verbose, "print more on stderr (repeat for more)");
   for (const Command& c : command_table()) {

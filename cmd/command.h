@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
@@ -21,8 +22,9 @@ inline constexpr std::chrono::seconds kAdminTimeout{5};
 struct GlobalOptions {
   std::string broker = "tcp://127.0.0.1:7670";
   std::string ns = "default";
-  std::string curve_key;   // --curve-key FILE: this client's CURVE secret key
-  std::string server_key;  // --server-key KEY|FILE: the broker's CURVE public key
+  std::string curve_key;                    // --curve-key FILE: this client's CURVE secret key
+  std::string server_key;                   // --server-key KEY|FILE: the broker's CURVE public key
+  std::vector<std::string> kafka_settings;  // -X name=value: librdkafka settings (kafka:// only)
   bool quiet = false;
   int verbose = 0;
 };
@@ -81,7 +83,8 @@ Runner setup_man(CLI::App& app, const GlobalOptions& global);
 
 class BrokerConnection;
 // Opens a connection to --broker, with CURVE when --curve-key and
-// --server-key are given. Errors: a bad URL or key (usage, exit 2).
+// --server-key are given. Errors: a bad URL or key, a kafka:// URL, -X with
+// edatool's broker (usage, exit 2).
 Result<std::unique_ptr<BrokerConnection>> connect_broker(const GlobalOptions& global);
 
 struct SubscribeConfig;

@@ -1,13 +1,72 @@
+// Opening a connection to --broker, and the choice between edatool's broker
+// and Kafka (cmd/broker_io.h).
+#include "cmd/broker_io.h"
 #include "cmd/command.h"
+#include "core/log.h"
 #include "transport/broker_connection.h"
 #include "transport/curve_keys.h"
+#include "transport/kafka/kafka_config.h"
+#include "transport/kafka/kafka_publish.h"
+#include "transport/kafka/kafka_subscribe.h"
 
 namespace eda {
 
+Result<KafkaConfig> kafka_config_of(const GlobalOptions& global) {
+  KafkaConfig config;
+  auto bootstrap = parse_kafka_url(global.broker);
+  if (!bootstrap) return bootstrap.error();
+  config.bootstrap = std::move(*bootstrap);
+  for (const std::string& arg : global.kafka_settings) {
+    auto setting = parse_kafka_setting(arg);
+    if (!setting) return setting.error();
+    config.settings.push_back(std::move(*setting));
+  }
+  if (Status s = check_kafka_settings(config.settings); !s) return s.error();
+  if (global.ns != "default")
+    log_info("--namespace {} does not apply to Kafka: topic names are used as given", global.ns);
+  return config;
+}
+
+bool uses_kafka(const GlobalOptions& global) {
+  return is_kafka_url(global.broker);
+}
+
 Result<std::unique_ptr<BrokerConnection>> connect_broker(const GlobalOptions& global) {
+  if (uses_kafka(global))
+    return invalid_argument(
+        "this command needs edatool's own broker (tcp:// or ipc://); with kafka:// brokers, "
+        "pub, sub, tail, replay and recv work (docs/KAFKA.md)");
+  if (!global.kafka_settings.empty())
+    return invalid_argument(
+        "-X sets librdkafka options and applies only to kafka:// brokers, not to " + global.broker);
   auto curve = load_client_curve(global.curve_key, global.server_key);
   if (!curve) return curve.error();
   return BrokerConnection::open(global.broker, *curve, global.ns);
+}
+
+Status publish_to_broker(const GlobalOptions& global, EnvelopeSource& source,
+                         const EnvelopeStamp& stamp, const PublishConfig& config,
+                         const std::atomic<bool>& stop, PublishReport& report) {
+  if (uses_kafka(global)) {
+    auto kafka = kafka_config_of(global);
+    if (!kafka) return kafka.error();
+    return kafka_publish(*kafka, source, stamp, config, stop, report);
+  }
+  auto connection = connect_broker(global);
+  if (!connection) return connection.error();
+  return publish(**connection, source, stamp, config, stop, report);
+}
+
+Result<SubscribeEnd> subscribe_to_broker(const GlobalOptions& global, const SubscribeConfig& config,
+                                         EnvelopeSink& sink, const std::atomic<bool>& stop) {
+  if (uses_kafka(global)) {
+    auto kafka = kafka_config_of(global);
+    if (!kafka) return kafka.error();
+    return kafka_subscribe(*kafka, config, sink, stop);
+  }
+  auto connection = connect_broker(global);
+  if (!connection) return connection.error();
+  return subscribe(**connection, config, sink, stop);
 }
 
 }  // namespace eda

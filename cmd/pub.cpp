@@ -5,12 +5,12 @@
 #include <map>
 #include <sstream>
 
+#include "cmd/broker_io.h"
 #include "cmd/command.h"
 #include "cmd/progress.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "core/topic.h"
-#include "transport/publisher.h"
 
 namespace eda {
 namespace {
@@ -138,15 +138,12 @@ int run_pub(const PubOptions& o, const GlobalOptions& g) {
   }
   auto source = make_source(o);
   if (!source) return report(source.error());
-  auto connection = connect_broker(g);
-  if (!connection) return report(connection.error());
-
   const std::atomic<bool>& stop = install_stop_signals();
   PublishReport counts;
   std::optional<ProgressSource> progress;
   if (progress_wanted(g.quiet, false)) progress.emplace(**source, "pub");
   EnvelopeSource& input = progress ? static_cast<EnvelopeSource&>(*progress) : **source;
-  Status s = publish(**connection, input, stamp, config, stop, counts);
+  Status s = publish_to_broker(g, input, stamp, config, stop, counts);
   if (!s) return report(s.error());
   log_debug("published {} messages to {}: {} confirmed, {} of them already stored before",
             counts.sent, o.topic, counts.confirmed, counts.duplicates);

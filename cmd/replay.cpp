@@ -8,13 +8,12 @@
 #include <csignal>
 #include <thread>
 
+#include "cmd/broker_io.h"
 #include "cmd/command.h"
 #include "cmd/filter_option.h"
 #include "cmd/output_options.h"
 #include "cmd/progress.h"
 #include "core/topic.h"
-#include "transport/publisher.h"
-#include "transport/subscriber.h"
 
 namespace eda {
 namespace {
@@ -73,14 +72,12 @@ Status read_log(const ReplayOptions& o, const ReplayPlan& plan, EnvelopeSink& si
   ReplaySink paced(sink, plan.to, plan.speed, &stop);
   if (!o.data.empty())
     return read_offline({o.data, g.ns, o.names, plan.from, plan.filter}, paced, stop);
-  auto connection = connect_broker(g);
-  if (!connection) return connection.error();
   SubscribeConfig config;
   config.patterns = o.names;
   config.from = plan.from;
   config.filter = o.filter;
   config.exit_at_end = true;
-  auto end = subscribe(**connection, config, paced, stop);
+  auto end = subscribe_to_broker(g, config, paced, stop);
   if (!end) return end.error();
   return paced.flush();
 }
@@ -90,8 +87,6 @@ Status read_log(const ReplayOptions& o, const ReplayPlan& plan, EnvelopeSink& si
 // keys and headers.
 int republish(const ReplayOptions& o, const ReplayPlan& plan, const GlobalOptions& g,
               const std::atomic<bool>& stop) {
-  auto connection = connect_broker(g);
-  if (!connection) return report(connection.error());
   int fds[2];
   if (::pipe(fds) != 0) return report(runtime_error("cannot create a pipe"));
   // If the publisher stops early, writes into the pipe fail instead of killing us.
@@ -102,7 +97,7 @@ int republish(const ReplayOptions& o, const ReplayPlan& plan, const GlobalOption
     StreamSource source(fds[0],
                         MessageInput(InputFraming::kMsgpack, '\n', kDefaultMaxMessageBytes));
     published =
-        publish(**connection, source, {o.republish, {}, {}, {}}, PublishConfig{}, stop, counts);
+        publish_to_broker(g, source, {o.republish, {}, {}, {}}, PublishConfig{}, stop, counts);
     ::close(fds[0]);
   });
   Status read = ok_status();

@@ -1,6 +1,7 @@
 // edatool sub: subscribes to topic patterns and prints their messages.
 #include <fmt/format.h>
 
+#include "cmd/broker_io.h"
 #include "cmd/command.h"
 #include "cmd/filter_option.h"
 #include "cmd/output_options.h"
@@ -8,7 +9,6 @@
 #include "core/duration.h"
 #include "core/topic.h"
 #include "transport/admin_client.h"
-#include "transport/subscriber.h"
 
 namespace eda {
 namespace {
@@ -77,10 +77,8 @@ int run_subscription(const SubscribeConfig& config, const OutputOptions& output,
                      const GlobalOptions& g) {
   auto sink = make_stdout_sink(output);
   if (!sink) return report(sink.error());
-  auto connection = connect_broker(g);
-  if (!connection) return report(connection.error());
   const std::atomic<bool>& stop = install_stop_signals();
-  auto end = subscribe(**connection, config, **sink, stop);
+  auto end = subscribe_to_broker(g, config, **sink, stop);
   if (!end) return report(end.error());
   return kExitOk;
 }

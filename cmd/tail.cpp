@@ -1,4 +1,5 @@
 // edatool tail: the last N messages of a topic, then (with -f) what follows.
+#include "cmd/broker_io.h"
 #include "cmd/command.h"
 #include "cmd/filter_option.h"
 #include "cmd/output_options.h"
@@ -74,8 +75,10 @@ Runner setup_tail(CLI::App& app, const GlobalOptions& global) {
     if (o->name.find(':') == std::string::npos)
       if (Status s = validate_pattern(o->name); !s) return report(s.error());
     if (auto filter = parse_filter_option(o->filter); !filter) return report(filter.error());
-    // A filter means a topic; without one, NAME may be a queue.
-    if (o->filter.empty() || o->name.find(':') != std::string::npos) {
+    // A filter means a topic; without one, NAME may be a queue. Kafka has topics only.
+    if (uses_kafka(global) && o->name.find(':') != std::string::npos)
+      return report(invalid_argument("with Kafka, tail reads topics; TOPIC:GROUP is not one"));
+    if (!uses_kafka(global) && (o->filter.empty() || o->name.find(':') != std::string::npos)) {
       auto connection = connect_broker(global);
       if (!connection) return report(connection.error());
       auto queue = queue_named(**connection, o->name);

@@ -3,7 +3,7 @@
 
 EDATOOL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EDATOOL_PACKAGES=(cmake make g++ pkg-config libcli11-dev libzmq3-dev cppzmq-dev
-  libmsgpack-cxx-dev libfmt-dev catch2 nlohmann-json3-dev)
+  libmsgpack-cxx-dev libfmt-dev catch2 nlohmann-json3-dev librdkafka-dev kcat)
 
 # Installs whichever of the packages (plus any given as arguments) are missing.
 # Not root: prints the apt-get line to run and exits 1.

@@ -153,13 +153,7 @@ class PublishRun {
 };
 
 void PublishRun::stamp(Envelope& e) {
-  e.topic = stamp_.topic;
-  if (stamp_.key) e.key = stamp_.key;
-  e.headers.insert(e.headers.end(), stamp_.headers.begin(), stamp_.headers.end());
-  int64_t now = now_ms();
-  if (e.ts == 0) e.ts = now;  // a copied envelope keeps its time
-  if (stamp_.id) e.id = *stamp_.id;
-  if (e.id.empty()) e.id = ids_.next(now);
+  stamp_envelope(e, stamp_, ids_);
 }
 
 size_t PublishRun::rate_allowance() const {
@@ -384,6 +378,16 @@ Status PublishRun::run() {
 }
 
 }  // namespace
+
+void stamp_envelope(Envelope& e, const EnvelopeStamp& stamp, UlidGenerator& ids) {
+  e.topic = stamp.topic;
+  if (stamp.key) e.key = stamp.key;
+  e.headers.insert(e.headers.end(), stamp.headers.begin(), stamp.headers.end());
+  int64_t now = now_ms();
+  if (e.ts == 0) e.ts = now;  // a copied envelope keeps its time
+  if (stamp.id) e.id = *stamp.id;
+  if (e.id.empty()) e.id = ids.next(now);
+}
 
 Status publish(BrokerConnection& connection, EnvelopeSource& source, const EnvelopeStamp& stamp,
                const PublishConfig& config, const std::atomic<bool>& stop, PublishReport& report) {

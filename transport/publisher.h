@@ -43,6 +43,10 @@ struct EnvelopeStamp {
   std::optional<std::string> id;  // --id: only for a single message
 };
 
+// Applies `stamp` to `e` as publish() does before sending: topic, key, the
+// extra headers, ts (now, unless set), id (--id, or a new ULID unless set).
+void stamp_envelope(Envelope& e, const EnvelopeStamp& stamp, UlidGenerator& ids);
+
 struct PublishReport {
   uint64_t sent = 0;        // messages handed to the broker at least once
   uint64_t confirmed = 0;   // messages the broker confirmed as stored

@@ -158,14 +158,7 @@ SubscribeRun::Step SubscribeRun::check_timers() {
     if (Status s = sink_.flush(); !s) return Result<SubscribeEnd>(s.error());
     if (!subscribed_)
       return Result<SubscribeEnd>(Error{ErrorKind::kTimeout, conn_.cannot_reach(*config_.timeout)});
-    if (!config_.count && !config_.exit_at_end)
-      return Result<SubscribeEnd>(SubscribeEnd::kTimedOut);
-    std::string got = config_.count
-                          ? fmt::format("received {} of {} messages", received_, *config_.count)
-                          : std::string("not caught up");
-    return Result<SubscribeEnd>(
-        Error{ErrorKind::kTimeout,
-              fmt::format("timed out after {}: {}", format_duration(*config_.timeout), got)});
+    return subscribe_timeout_end(config_, received_);
   }
   auto silent = now - last_heard_;
   if (!subscribed_ && !config_.timeout && silent >= config_.unreachable_after)
@@ -214,6 +207,15 @@ Result<SubscribeEnd> SubscribeRun::run() {
 }
 
 }  // namespace
+
+Result<SubscribeEnd> subscribe_timeout_end(const SubscribeConfig& config, uint64_t received) {
+  if (!config.count && !config.exit_at_end) return SubscribeEnd::kTimedOut;
+  std::string got = config.count
+                        ? fmt::format("received {} of {} messages", received, *config.count)
+                        : std::string("not caught up");
+  return Error{ErrorKind::kTimeout,
+               fmt::format("timed out after {}: {}", format_duration(*config.timeout), got)};
+}
 
 Result<SubscribeEnd> subscribe(BrokerConnection& connection, const SubscribeConfig& config,
                                EnvelopeSink& sink, const std::atomic<bool>& stop) {

@@ -44,4 +44,9 @@ enum class SubscribeEnd {
 Result<SubscribeEnd> subscribe(BrokerConnection& connection, const SubscribeConfig& config,
                                EnvelopeSink& sink, const std::atomic<bool>& stop);
 
+// How a subscription whose --timeout ran out ends: kTimedOut, or, when -n
+// or -e was asked, a kTimeout error saying what was missing
+// ("timed out after 5s: received 3 of 10 messages").
+Result<SubscribeEnd> subscribe_timeout_end(const SubscribeConfig& config, uint64_t received);
+
 }  // namespace eda

@@ -1,0 +1,92 @@
+// The pure parts of the Kafka backend's settings: broker URLs, -X settings,
+// patterns as Kafka regex subscriptions (transport/kafka/kafka_config.h).
+#include "transport/kafka/kafka_config.h"
+
+#include <catch2/catch.hpp>
+#include <regex>
+
+#include "core/topic.h"
+
+namespace eda {
+
+TEST_CASE("kafka URLs give librdkafka's bootstrap list") {
+  CHECK(is_kafka_url("kafka://h:9092"));
+  CHECK_FALSE(is_kafka_url("tcp://h:9092"));
+  CHECK(*parse_kafka_url("kafka://h1:9092") == "h1:9092");
+  CHECK(*parse_kafka_url("kafka://h1:9092,10.0.0.2:9093") == "h1:9092,10.0.0.2:9093");
+  CHECK(*parse_kafka_url("kafka://[::1]:9092") == "[::1]:9092");
+}
+
+TEST_CASE("a bad kafka URL is a usage error naming it") {
+  for (const char* url : {"kafka://", "kafka://h1", "kafka://h1:", "kafka://:9092",
+                          "kafka://h1:9092,", "kafka://h1:x", "kafka://h1:99999", "tcp://h:1"}) {
+    auto r = parse_kafka_url(url);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::kInvalidArgument);
+    CHECK_THAT(r.error().message, Catch::Contains(url));
+  }
+}
+
+TEST_CASE("-X takes name=value") {
+  auto s = parse_kafka_setting("security.protocol=ssl");
+  REQUIRE(s.ok());
+  CHECK(s->first == "security.protocol");
+  CHECK(s->second == "ssl");
+  CHECK(parse_kafka_setting("sasl.password=a=b")->second == "a=b");
+  CHECK(parse_kafka_setting("client.id=")->second.empty());
+  for (const char* bad : {"nothing", "=value"}) {
+    auto r = parse_kafka_setting(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::kInvalidArgument);
+    CHECK_THAT(r.error().message, Catch::Contains(bad));
+  }
+}
+
+TEST_CASE("librdkafka checks -X names and values; errors name the setting") {
+  CHECK(check_kafka_settings({{"linger.ms", "20"}, {"client.id", "me"}}).ok());
+  auto unknown = check_kafka_settings({{"no.such.setting", "1"}});
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().kind == ErrorKind::kInvalidArgument);
+  CHECK_THAT(unknown.error().message, Catch::Contains("-X no.such.setting=1"));
+  auto bad_value = check_kafka_settings({{"linger.ms", "soon"}});
+  REQUIRE_FALSE(bad_value.ok());
+  CHECK_THAT(bad_value.error().message, Catch::Contains("linger.ms"));
+}
+
+TEST_CASE("user settings override edatool's defaults") {
+  KafkaConfig config{"h:1", {{"linger.ms", "7"}}};
+  auto conf = make_kafka_conf(config, {{"linger.ms", "5"}});
+  REQUIRE(conf.ok());
+  char value[64];
+  size_t size = sizeof value;
+  REQUIRE(rd_kafka_conf_get(conf->get(), "linger.ms", value, &size) == RD_KAFKA_CONF_OK);
+  CHECK(std::string(value) == "7");
+  size = sizeof value;
+  REQUIRE(rd_kafka_conf_get(conf->get(), "bootstrap.servers", value, &size) == RD_KAFKA_CONF_OK);
+  CHECK(std::string(value) == "h:1");
+}
+
+TEST_CASE("patterns become anchored Kafka topic regexes") {
+  CHECK(kafka_topic_regex("orders") == "orders");
+  CHECK(kafka_topic_regex("orders.eu") == "orders.eu");  // literal: a topic name
+  CHECK(kafka_topic_regex("orders.*") == "^orders\\.[^.]+$");
+  CHECK(kafka_topic_regex("orders.>") == "^orders\\..+$");
+  CHECK(kafka_topic_regex("*.created") == "^[^.]+\\.created$");
+  CHECK(kafka_topic_regex(">") == "^.+$");
+  CHECK(kafka_topic_regex("a-b.*.c_d") == "^a-b\\.[^.]+\\.c_d$");
+}
+
+TEST_CASE("a pattern's regex matches the topics topic_matches does") {
+  const char* patterns[] = {"orders.*", "orders.>", "*.created", "a.*.c", ">"};
+  const char* topics[] = {"orders", "orders.eu", "orders.eu.x", "x.created",
+                          "a.b.c",  "a.b.b.c",   "ordersx.eu"};
+  for (const char* p : patterns) {
+    std::regex re(kafka_topic_regex(p), std::regex::ECMAScript);
+    for (const char* t : topics) {
+      INFO(p << " vs " << t);
+      CHECK(std::regex_match(t, re) == topic_matches(p, t));
+    }
+  }
+}
+
+}  // namespace eda

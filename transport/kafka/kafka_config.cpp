@@ -1,0 +1,125 @@
+#include "transport/kafka/kafka_config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace eda {
+
+bool is_kafka_url(std::string_view url) {
+  return url.starts_with(kKafkaScheme);
+}
+
+Result<std::string> parse_kafka_url(std::string_view url) {
+  if (!is_kafka_url(url))
+    return invalid_argument(fmt::format("broker URL '{}' is not kafka://HOST:PORT", url));
+  std::string_view rest = url.substr(kKafkaScheme.size());
+  auto bad = [&](std::string_view why) {
+    return invalid_argument(
+        fmt::format("broker URL '{}': {} (expected kafka://HOST:PORT[,HOST:PORT]...)", url, why));
+  };
+  if (rest.empty()) return bad("no host");
+  size_t start = 0;
+  while (start <= rest.size()) {
+    size_t comma = std::min(rest.find(',', start), rest.size());
+    std::string_view entry = rest.substr(start, comma - start);
+    size_t colon = entry.rfind(':');
+    if (entry.empty()) return bad("an empty host");
+    if (colon == std::string_view::npos || colon == 0)
+      return bad(fmt::format("'{}' needs HOST:PORT", entry));
+    std::string_view port = entry.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoi(std::string(port)) > 65535)
+      return bad(fmt::format("'{}' has no valid port", entry));
+    start = comma + 1;
+  }
+  return std::string(rest);
+}
+
+Result<KafkaSetting> parse_kafka_setting(std::string_view arg) {
+  size_t eq = arg.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    return invalid_argument(
+        fmt::format("-X '{}' is not name=value (e.g. -X message.max.bytes=2000000)", arg));
+  return KafkaSetting{std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1))};
+}
+
+std::string kafka_topic_regex(std::string_view pattern) {
+  if (pattern.find_first_of("*>") == std::string_view::npos) return std::string(pattern);
+  std::string out = "^";
+  size_t start = 0;
+  while (true) {
+    size_t dot = pattern.find('.', start);
+    std::string_view token =
+        pattern.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (start > 0) out += "\\.";
+    if (token == "*") {
+      out += "[^.]+";
+    } else if (token == ">") {
+      out += ".+";
+    } else {
+      // Topic tokens are [A-Za-z0-9_-] (core/topic.h); escape the rest anyway.
+      for (char c : token) {
+        if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+        out += c;
+      }
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return out + "$";
+}
+
+namespace {
+
+Status set_kafka_setting(rd_kafka_conf_t* conf, const KafkaSetting& s, bool from_user) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, s.first.c_str(), s.second.c_str(), err, sizeof err) ==
+      RD_KAFKA_CONF_OK)
+    return ok_status();
+  if (!from_user)
+    return runtime_error(fmt::format("librdkafka refused {}={}: {}", s.first, s.second, err));
+  return invalid_argument(fmt::format("-X {}={}: {}", s.first, s.second, err));
+}
+
+}  // namespace
+
+Result<KafkaConf> make_kafka_conf(const KafkaConfig& config,
+                                  const std::vector<KafkaSetting>& defaults) {
+  KafkaConf conf(rd_kafka_conf_new());
+  if (Status s = set_kafka_setting(conf.get(), {"bootstrap.servers", config.bootstrap}, false); !s)
+    return s.error();
+  // librdkafka's own log lines would not start with "edatool:"; errors reach
+  // us through error codes and callbacks instead.
+  rd_kafka_conf_set_log_cb(conf.get(), nullptr);
+  if (Status s = set_kafka_setting(conf.get(), {"log_level", "0"}, false); !s) return s.error();
+  for (const KafkaSetting& s : defaults)
+    if (Status st = set_kafka_setting(conf.get(), s, false); !st) return st.error();
+  for (const KafkaSetting& s : config.settings)
+    if (Status st = set_kafka_setting(conf.get(), s, true); !st) return st.error();
+  return conf;
+}
+
+Status check_kafka_settings(const std::vector<KafkaSetting>& settings) {
+  KafkaConf conf(rd_kafka_conf_new());
+  for (const KafkaSetting& s : settings)
+    if (Status st = set_kafka_setting(conf.get(), s, true); !st) return st.error();
+  return ok_status();
+}
+
+Result<KafkaHandle> make_kafka_client(rd_kafka_type_t type, KafkaConf conf) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof err);
+  if (!rk)  // the configuration as a whole does not hold together (e.g. -X acks=1 with idempotence)
+    return invalid_argument(fmt::format("Kafka settings: {}", err));
+  (void)conf.release();  // rd_kafka_new owns it now
+  return KafkaHandle(rk);
+}
+
+std::string kafka_unreachable(const KafkaConfig& config, std::string_view reason) {
+  return fmt::format("cannot reach the Kafka brokers at {}: {}; is Kafka running there?",
+                     config.bootstrap, reason);
+}
+
+}  // namespace eda
