@@ -8,6 +8,7 @@
 
 #include <unordered_map>
 
+#include "cmd/broker_io.h"
 #include "cmd/command.h"
 #include "cmd/output_options.h"
 #include "core/duration.h"
@@ -176,15 +177,7 @@ void Receiver::start_handlers() {
     waiting_.pop_front();
     Held& h = held_.at(token);
     const Envelope& e = h.message.envelope;
-    HandlerJob job{token, e.payload, {}};
-    job.env = {{"EDATOOL_ID", e.id},
-               {"EDATOOL_KEY", e.key.value_or("")},
-               {"EDATOOL_TOPIC", e.topic},
-               {"EDATOOL_OFFSET", std::to_string(e.offset)},
-               {"EDATOOL_DELIVERY_COUNT", std::to_string(h.message.lock.delivery_count)}};
-    for (const auto& [name, value] : e.headers)
-      job.env.emplace_back(header_env_name(name), header_value_text(value));
-    if (Status s = pool_->start(std::move(job)); !s) {
+    if (Status s = pool_->start(handler_job(e, token, h.message.lock.delivery_count)); !s) {
       log_error("cannot run the handler: {}; the message will be delivered again",
                 s.error().message);
       client_.settle({settlement(token, SettleAction::kAbandon)});
@@ -294,6 +287,19 @@ Result<int> Receiver::run(const std::atomic<bool>& stop) {
 
 }  // namespace
 
+HandlerJob handler_job(const Envelope& e, uint64_t tag, uint64_t delivery_count) {
+  HandlerJob job{tag, e.payload, {}};
+  job.env = {{"EDATOOL_ID", e.id},
+             {"EDATOOL_KEY", e.key.value_or("")},
+             {"EDATOOL_TOPIC", e.topic},
+             {"EDATOOL_OFFSET", std::to_string(e.offset)},
+             {"EDATOOL_DELIVERY_COUNT", std::to_string(delivery_count)}};
+  if (e.partition >= 0) job.env.emplace_back("EDATOOL_PARTITION", std::to_string(e.partition));
+  for (const auto& [name, value] : e.headers)
+    job.env.emplace_back(header_env_name(name), header_value_text(value));
+  return job;
+}
+
 Result<GroupRequest> parse_queue_name(const std::string& text) {
   GroupRequest target{text, std::string(kQueueGroup)};
   if (size_t colon = text.find(':'); colon != std::string::npos) {
@@ -310,6 +316,7 @@ Result<GroupRequest> parse_queue_name(const std::string& text) {
 }
 
 int run_receive(const RecvConfig& config, const OutputOptions& output, const GlobalOptions& g) {
+  if (uses_kafka(g)) return run_kafka_receive(config, output, g);
   auto sink = make_stdout_sink(output);
   if (!sink) return report(sink.error());
   std::unique_ptr<HandlerPool> pool;

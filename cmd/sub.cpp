@@ -27,25 +27,33 @@ struct SubOptions {
 // `sub TOPIC --group NAME`: joins (or creates, reading from --from) the durable
 // group and receives as `recv TOPIC:NAME` does.
 int run_group_member(const SubOptions& o, const GlobalOptions& g) {
-  if (o.patterns.size() != 1 || has_wildcard(o.patterns[0]))
-    return report(invalid_argument("--group takes one topic, without wildcards"));
+  // Kafka subscribes a group to a pattern as a regex; edatool's groups are per topic.
+  bool kafka = uses_kafka(g);
+  if (o.patterns.size() != 1 || (!kafka && has_wildcard(o.patterns[0])))
+    return report(invalid_argument(kafka ? "--group takes one topic or pattern"
+                                         : "--group takes one topic, without wildcards"));
   if (o.exit_at_end || !o.filter.empty() || !o.timeout.empty())
     return report(invalid_argument(
         "-e, --filter and --timeout do not apply with --group (see recv --wait, and "
         "subscription create for filtered groups)"));
-  auto target = parse_queue_name(o.patterns[0] + ":" + o.group);
+  if (Status s = validate_pattern(o.patterns[0]); kafka && !s) return report(s.error());
+  auto target = kafka ? Result<GroupRequest>(GroupRequest{o.patterns[0], o.group})
+                      : parse_queue_name(o.patterns[0] + ":" + o.group);
   if (!target) return report(target.error());
   auto from = parse_position(o.from, now_ms());
   if (!from) return report(from.error());
   if (o.count == 0 || o.count < -1) return report(invalid_argument("-n must be a positive count"));
-  auto connection = connect_broker(g);
-  if (!connection) return report(connection.error());
-  Status created =
-      create_group(**connection, {*target, ConsumerGroupConfig{}, {}, *from}, kAdminTimeout);
-  // A group that exists is joined as it is, whatever its settings.
-  if (!created && created.error().kind != ErrorKind::kConflict) return report(created.error());
+  if (!kafka) {
+    auto connection = connect_broker(g);
+    if (!connection) return report(connection.error());
+    Status created =
+        create_group(**connection, {*target, ConsumerGroupConfig{}, {}, *from}, kAdminTimeout);
+    // A group that exists is joined as it is, whatever its settings.
+    if (!created && created.error().kind != ErrorKind::kConflict) return report(created.error());
+  }
   RecvConfig config;
   config.target = *target;
+  config.group_start = *from;
   if (o.count > 0) config.count = static_cast<uint64_t>(o.count);
   return run_receive(config, o.output, g);
 }

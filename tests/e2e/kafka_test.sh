@@ -171,4 +171,44 @@ check_lt "$ELAPSED_MS" 4000 "pub --timeout 1s gives up after about 1 s"
 run "$EDATOOL" -b "$DEAD" sub t1 --timeout 1s -e
 check_error 3 "cannot reach" "sub --timeout from an unreachable cluster"
 
+# Consumer groups. The mock cluster only lets a new member in once the last
+# one's session has expired (even after it left), so sessions are short here.
+GX=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
+# recv commits a message's offset only once --exec exits 0: a failed message
+# comes again, to this process and after a restart.
+seq 3 | "$EDATOOL" pub work
+cat >"$WORK/handler.sh" <<'SH'
+p=$(cat)
+echo "$p $EDATOOL_DELIVERY_COUNT $EDATOOL_TOPIC $EDATOOL_PARTITION" >>"$HANDLER_LOG"
+[ "$p" != 2 ]
+SH
+run env HANDLER_LOG="$WORK/handled" "$EDATOOL" "${GX[@]}" recv work -n 3 --exec "sh $WORK/handler.sh"
+check_eq "$RC" 0 "recv --exec -n 3 exit status (stderr: $ERR)"
+check_eq "$(cat "$WORK/handled")" $'1 1 work 0\n2 1 work 0\n2 2 work 0' "a failing handler gets its message again"
+check_contains "$ERR" "abandoned" "recv says a message was abandoned"
+run "$EDATOOL" "${GX[@]}" recv work --wait 2s
+check_eq "$RC:$OUT" $'0:2\n3' "the next member starts at the first message not completed"
+run "$EDATOOL" "${GX[@]}" recv work --wait 1s
+check_eq "$RC:$OUT" "0:" "completed messages are not delivered again"
+run "$EDATOOL" recv work --ack none
+check_error 2 "--ack" "recv --ack none with Kafka"
+run "$EDATOOL" recv work --lock 1m
+check_error 2 "--lock" "recv --lock with Kafka"
+
+# sub --group: printed is completed; the group goes on where it left off.
+seq 4 | "$EDATOOL" pub grp
+run "$EDATOOL" "${GX[@]}" sub grp --group G1 --from earliest -n 2
+check_eq "$OUT" $'1\n2' "sub --group -n 2"
+run "$EDATOOL" "${GX[@]}" sub grp --group G1 -n 2 --format json
+check_contains "$OUT" '"partition":0,"offset":2' "the group goes on from its committed offset"
+run "$EDATOOL" "${GX[@]}" sub grp --group G1 --from 3
+check_error 2 "earliest or latest" "a group starts at earliest or latest"
+# A pattern is a regex subscription.
+"$EDATOOL" pub gp.a from-a
+"$EDATOOL" pub gp.b from-b
+run "$EDATOOL" "${GX[@]}" sub 'gp.*' --group GP --from earliest -n 2 --template '%t %s\n'
+check_eq "$(printf '%s\n' "$OUT" | sort)" $'gp.a from-a\ngp.b from-b' "sub 'gp.*' --group: a regex subscription"
+run "$EDATOOL" -b "$DEAD" recv work
+check_error 1 "cannot reach the Kafka brokers" "recv from an unreachable cluster"
+
 finish
