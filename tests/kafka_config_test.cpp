@@ -9,7 +9,7 @@
 
 namespace eda {
 
-TEST_CASE("kafka URLs give librdkafka's bootstrap list") {
+TEST_CASE("kafka config: kafka URLs give librdkafka's bootstrap list", "[kafka_config]") {
   CHECK(is_kafka_url("kafka://h:9092"));
   CHECK_FALSE(is_kafka_url("tcp://h:9092"));
   CHECK(*parse_kafka_url("kafka://h1:9092") == "h1:9092");
@@ -17,7 +17,7 @@ TEST_CASE("kafka URLs give librdkafka's bootstrap list") {
   CHECK(*parse_kafka_url("kafka://[::1]:9092") == "[::1]:9092");
 }
 
-TEST_CASE("a bad kafka URL is a usage error naming it") {
+TEST_CASE("kafka config: a bad kafka URL is a usage error naming it", "[kafka_config]") {
   for (const char* url : {"kafka://", "kafka://h1", "kafka://h1:", "kafka://:9092",
                           "kafka://h1:9092,", "kafka://h1:x", "kafka://h1:99999", "tcp://h:1"}) {
     auto r = parse_kafka_url(url);
@@ -27,7 +27,7 @@ TEST_CASE("a bad kafka URL is a usage error naming it") {
   }
 }
 
-TEST_CASE("-X takes name=value") {
+TEST_CASE("kafka config: -X takes name=value", "[kafka_config]") {
   auto s = parse_kafka_setting("security.protocol=ssl");
   REQUIRE(s.ok());
   CHECK(s->first == "security.protocol");
@@ -42,7 +42,8 @@ TEST_CASE("-X takes name=value") {
   }
 }
 
-TEST_CASE("librdkafka checks -X names and values; errors name the setting") {
+TEST_CASE("kafka config: librdkafka checks -X names and values, errors name the setting",
+          "[kafka_config]") {
   CHECK(check_kafka_settings({{"linger.ms", "20"}, {"client.id", "me"}}).ok());
   auto unknown = check_kafka_settings({{"no.such.setting", "1"}});
   REQUIRE_FALSE(unknown.ok());
@@ -53,7 +54,7 @@ TEST_CASE("librdkafka checks -X names and values; errors name the setting") {
   CHECK_THAT(bad_value.error().message, Catch::Contains("linger.ms"));
 }
 
-TEST_CASE("user settings override edatool's defaults") {
+TEST_CASE("kafka config: user settings override edatool's defaults", "[kafka_config]") {
   KafkaConfig config{"h:1", {{"linger.ms", "7"}}};
   auto conf = make_kafka_conf(config, {{"linger.ms", "5"}});
   REQUIRE(conf.ok());
@@ -66,7 +67,7 @@ TEST_CASE("user settings override edatool's defaults") {
   CHECK(std::string(value) == "h:1");
 }
 
-TEST_CASE("patterns become anchored Kafka topic regexes") {
+TEST_CASE("kafka config: patterns become anchored Kafka topic regexes", "[kafka_config]") {
   CHECK(kafka_topic_regex("orders") == "orders");
   CHECK(kafka_topic_regex("orders.eu") == "orders.eu");  // literal: a topic name
   CHECK(kafka_topic_regex("orders.*") == "^orders\\.[^.]+$");
@@ -76,7 +77,8 @@ TEST_CASE("patterns become anchored Kafka topic regexes") {
   CHECK(kafka_topic_regex("a-b.*.c_d") == "^a-b\\.[^.]+\\.c_d$");
 }
 
-TEST_CASE("a pattern's regex matches the topics topic_matches does") {
+TEST_CASE("kafka config: a pattern's regex matches the topics topic_matches does",
+          "[kafka_config]") {
   const char* patterns[] = {"orders.*", "orders.>", "*.created", "a.*.c", ">"};
   const char* topics[] = {"orders", "orders.eu", "orders.eu.x", "x.created",
                           "a.b.c",  "a.b.b.c",   "ordersx.eu"};

@@ -7,7 +7,8 @@ namespace eda {
 
 using KafkaHeaderList = std::vector<std::pair<std::string, std::string>>;
 
-TEST_CASE("headers go to Kafka as text, in order, then edatool-id") {
+TEST_CASE("kafka envelope: headers go to Kafka as text, in order, then edatool-id",
+          "[kafka_envelope]") {
   Envelope e;
   e.id = "01J0000000000000000000000A";
   e.headers = {{"color", std::string("red")},
@@ -23,11 +24,13 @@ TEST_CASE("headers go to Kafka as text, in order, then edatool-id") {
                                                {"edatool-id", "01J0000000000000000000000A"}});
 }
 
-TEST_CASE("an envelope without id or headers has no Kafka headers") {
+TEST_CASE("kafka envelope: an envelope without id or headers has no Kafka headers",
+          "[kafka_envelope]") {
   CHECK(kafka_headers_of(Envelope{}).empty());
 }
 
-TEST_CASE("Kafka headers read back: edatool-id is the id, the rest strings") {
+TEST_CASE("kafka envelope: Kafka headers read back: edatool-id is the id, the rest strings",
+          "[kafka_envelope]") {
   std::vector<KafkaHeaderView> in = {{"color", "red"},
                                      {"edatool-id", "ID1"},
                                      {"empty", std::nullopt},
@@ -43,7 +46,7 @@ TEST_CASE("Kafka headers read back: edatool-id is the id, the rest strings") {
   CHECK(e.headers == expected);
 }
 
-TEST_CASE("a message from another producer has no id") {
+TEST_CASE("kafka envelope: a message from another producer has no id", "[kafka_envelope]") {
   Envelope e;
   std::vector<KafkaHeaderView> in = {{"h1", "v1"}};
   read_kafka_headers(in, e);
@@ -51,7 +54,7 @@ TEST_CASE("a message from another producer has no id") {
   CHECK(e.headers.size() == 1);
 }
 
-TEST_CASE("headers survive the round trip as text") {
+TEST_CASE("kafka envelope: headers survive the round trip as text", "[kafka_envelope]") {
   Envelope sent;
   sent.id = "X";
   sent.headers = {{"a", std::string("1")}, {"n", int64_t{-3}}};
