@@ -66,6 +66,11 @@ std::unique_ptr<CommandLine> make_command_line() {
                  "(repeatable)")
       ->type_name("NAME=VALUE")
       ->allow_extra_args(false);
+  app.add_option("--kafka-config", cl->global.kafka_config_file,
+                 "librdkafka settings for kafka:// brokers, name=value per line (as kcat -F); -X "
+                 "overrides them")
+      ->type_name("FILE")
+      ->envname("EDATOOL_KAFKA_CONFIG");
   app.add_flag("-q,--quiet", cl->global.quiet, "print only errors on stderr");
   app.add_flag("-v,--verbose", cl->global.verbose, "print more on stderr (repeat for more)");
   for (const Command& c : command_table()) {

@@ -25,6 +25,7 @@ struct GlobalOptions {
   std::string curve_key;                    // --curve-key FILE: this client's CURVE secret key
   std::string server_key;                   // --server-key KEY|FILE: the broker's CURVE public key
   std::vector<std::string> kafka_settings;  // -X name=value: librdkafka settings (kafka:// only)
+  std::string kafka_config_file;            // --kafka-config FILE: name=value lines, before -X
   bool quiet = false;
   int verbose = 0;
 };

@@ -1,5 +1,7 @@
 // Opening a connection to --broker, and the choice between edatool's broker
 // and Kafka (cmd/broker_io.h).
+#include <algorithm>
+
 #include "cmd/broker_io.h"
 #include "cmd/command.h"
 #include "core/log.h"
@@ -16,11 +18,25 @@ Result<KafkaConfig> kafka_config_of(const GlobalOptions& global) {
   auto bootstrap = parse_kafka_url(global.broker);
   if (!bootstrap) return bootstrap.error();
   config.bootstrap = std::move(*bootstrap);
+  if (!global.kafka_config_file.empty()) {
+    auto from_file = read_kafka_config_file(global.kafka_config_file);
+    if (!from_file) return from_file.error();
+    config.settings = std::move(*from_file);
+  }
   for (const std::string& arg : global.kafka_settings) {
     auto setting = parse_kafka_setting(arg);
     if (!setting) return setting.error();
     config.settings.push_back(std::move(*setting));
   }
+  // A later setting of a name replaces an earlier one: -X overrides the file
+  // even where the file's value is one librdkafka would refuse.
+  std::vector<KafkaSetting> latest;
+  for (auto it = config.settings.rbegin(); it != config.settings.rend(); ++it)
+    if (std::none_of(latest.begin(), latest.end(),
+                     [&](const KafkaSetting& s) { return s.first == it->first; }))
+      latest.push_back(std::move(*it));
+  config.settings.assign(std::make_move_iterator(latest.rbegin()),
+                         std::make_move_iterator(latest.rend()));
   if (Status s = check_kafka_settings(config.settings); !s) return s.error();
   if (global.ns != "default")
     log_info("--namespace {} does not apply to Kafka: topic names are used as given", global.ns);

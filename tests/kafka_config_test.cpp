@@ -48,7 +48,7 @@ TEST_CASE("kafka config: librdkafka checks -X names and values, errors name the 
   auto unknown = check_kafka_settings({{"no.such.setting", "1"}});
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().kind == ErrorKind::kInvalidArgument);
-  CHECK_THAT(unknown.error().message, Catch::Contains("-X no.such.setting=1"));
+  CHECK_THAT(unknown.error().message, Catch::Contains("Kafka setting no.such.setting=1"));
   auto bad_value = check_kafka_settings({{"linger.ms", "soon"}});
   REQUIRE_FALSE(bad_value.ok());
   CHECK_THAT(bad_value.error().message, Catch::Contains("linger.ms"));
@@ -89,6 +89,22 @@ TEST_CASE("kafka config: a pattern's regex matches the topics topic_matches does
       CHECK(std::regex_match(t, re) == topic_matches(p, t));
     }
   }
+}
+
+TEST_CASE("kafka config: a properties file is name=value lines", "[kafka_config]") {
+  auto s = parse_kafka_config_text(
+      "# TLS\n\nsecurity.protocol=ssl\r\n  ssl.ca.location = /etc/ca.pem\nclient.id=a=b", "f.conf");
+  REQUIRE(s.ok());
+  CHECK(*s == std::vector<KafkaSetting>{{"security.protocol", "ssl"},
+                                        {"ssl.ca.location", "/etc/ca.pem"},
+                                        {"client.id", "a=b"}});
+  auto bad = parse_kafka_config_text("linger.ms=5\nnonsense\n", "f.conf");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().kind == ErrorKind::kInvalidArgument);
+  CHECK_THAT(bad.error().message, Catch::Contains("f.conf line 2") && Catch::Contains("nonsense"));
+  auto missing = read_kafka_config_file("/nonexistent/edatool-kafka.conf");
+  REQUIRE_FALSE(missing.ok());
+  CHECK_THAT(missing.error().message, Catch::Contains("/nonexistent/edatool-kafka.conf"));
 }
 
 }  // namespace eda

@@ -153,6 +153,11 @@ run "$EDATOOL" -b kafka://nohostport pub t1 x
 check_error 2 "kafka://nohostport" "a bad kafka URL"
 run "$EDATOOL" -X client.id=edatool-test sub t1 --from -1 -e
 check_eq "$RC:$OUT" "0:d" "a good -X"
+printf '# for the test\nclient.id = from-file\nlinger.ms=nope\n' >"$WORK/kafka.conf"
+run "$EDATOOL" --kafka-config "$WORK/kafka.conf" pub t1 x
+check_error 2 "linger.ms=nope" "a bad setting in --kafka-config"
+run "$EDATOOL" --kafka-config "$WORK/kafka.conf" -X linger.ms=1 sub t1 --from -1 -e
+check_eq "$RC:$OUT" "0:d" "-X overrides --kafka-config"
 run "$EDATOOL" topic list
 check_error 2 "kafka://" "admin commands need edatool's broker"
 

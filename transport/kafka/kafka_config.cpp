@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace eda {
 
@@ -45,6 +49,42 @@ Result<KafkaSetting> parse_kafka_setting(std::string_view arg) {
   return KafkaSetting{std::string(arg.substr(0, eq)), std::string(arg.substr(eq + 1))};
 }
 
+Result<std::vector<KafkaSetting>> parse_kafka_config_text(std::string_view text,
+                                                          std::string_view source) {
+  std::vector<KafkaSetting> settings;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t end = std::min(text.find('\n'), text.size());
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    ++line_no;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+      line.remove_suffix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos || eq == 0)
+      return invalid_argument(
+          fmt::format("{} line {}: '{}' is not name=value", source, line_no, line));
+    std::string_view name = line.substr(0, eq), value = line.substr(eq + 1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    settings.emplace_back(std::string(name), std::string(value));
+  }
+  return settings;
+}
+
+Result<std::vector<KafkaSetting>> read_kafka_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return invalid_argument(
+        fmt::format("cannot read the Kafka config file {}: {}", path, std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_kafka_config_text(text.str(), path);
+}
+
 std::string kafka_topic_regex(std::string_view pattern) {
   if (pattern.find_first_of("*>") == std::string_view::npos) return std::string(pattern);
   std::string out = "^";
@@ -80,7 +120,7 @@ Status set_kafka_setting(rd_kafka_conf_t* conf, const KafkaSetting& s, bool from
     return ok_status();
   if (!from_user)
     return runtime_error(fmt::format("librdkafka refused {}={}: {}", s.first, s.second, err));
-  return invalid_argument(fmt::format("-X {}={}: {}", s.first, s.second, err));
+  return invalid_argument(fmt::format("Kafka setting {}={}: {}", s.first, s.second, err));
 }
 
 }  // namespace

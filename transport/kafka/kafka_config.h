@@ -22,8 +22,10 @@ inline constexpr std::string_view kKafkaScheme = "kafka://";
 using KafkaSetting = std::pair<std::string, std::string>;
 
 struct KafkaConfig {
-  std::string bootstrap;               // "host:port,host:port", for bootstrap.servers
-  std::vector<KafkaSetting> settings;  // -X, applied after edatool's defaults, in order
+  std::string bootstrap;  // "host:port,host:port", for bootstrap.servers
+  // --kafka-config FILE's settings then -X, applied after edatool's
+  // defaults, in order (a later one wins).
+  std::vector<KafkaSetting> settings;
 };
 
 bool is_kafka_url(std::string_view url);
@@ -35,6 +37,15 @@ Result<std::string> parse_kafka_url(std::string_view url);
 // `name=value` (the value may contain '='; it may be empty). Errors (usage)
 // quote the argument.
 Result<KafkaSetting> parse_kafka_setting(std::string_view arg);
+
+// The settings of a librdkafka properties file (as `kcat -F` reads):
+// `name=value` per line; blank lines and lines starting with '#' are skipped.
+// `source` names the file in errors (usage), with the line number.
+Result<std::vector<KafkaSetting>> parse_kafka_config_text(std::string_view text,
+                                                          std::string_view source);
+
+// Reads and parses the file at `path`; an unreadable file is a usage error.
+Result<std::vector<KafkaSetting>> read_kafka_config_file(const std::string& path);
 
 // A Kafka topic regex (librdkafka subscribes to topics starting with '^' as
 // regexes) for an edatool pattern: `orders.*` -> `^orders\.[^.]+$`,
