@@ -52,7 +52,10 @@ std::span<const Command> command_table() {
        "pub waits until the broker confirms every message as stored and exits 0 only then. "
        "Batches that are not confirmed are sent again with the same ids, in order, after a lost "
        "connection or a broker restart. Every message gets a time-ordered id (a ULID) unless "
-       "--id or the input gives one.",
+       "--id or the input gives one.\n\n"
+       "With -b kafka://HOST:PORT, pub produces to Kafka (idempotent, acks=all) and exits 0 only "
+       "when every delivery report succeeded; the id travels as the header edatool-id "
+       "(docs/KAFKA.md).",
        "# one message per argument, with a key and typed headers\n"
        "edatool pub -k order-7 -H source=web -H amount:=120 orders.eu.created '{\"id\":7}'\n"
        "# one message per line of a growing log file\n"
@@ -75,7 +78,11 @@ std::span<const Command> command_table() {
        "as payload.a.b or payload.items[0].sku; = <> < <= > >= LIKE IN BETWEEN IS NULL "
        "EXISTS, AND OR NOT, arithmetic. The broker evaluates it, so nothing else crosses the "
        "wire; with --from -N it means the last N that match. A filter that does not parse "
-       "exits 2 with a caret under the error. docs/FILTERS.md has the whole language.",
+       "exits 2 with a caret under the error. docs/FILTERS.md has the whole language.\n\n"
+       "With -b kafka://HOST:PORT, sub reads every partition of the matching Kafka topics "
+       "(--group: as a member of a Kafka consumer group); --from applies to each partition, "
+       "json output adds partition, templates have %p, and sub evaluates --filter itself "
+       "(docs/KAFKA.md).",
        "# everything about EU orders, as JSON lines\n"
        "edatool sub 'orders.eu.>' --format json\n"
        "# only big orders of gold customers, by header and by a JSON payload field\n"
@@ -99,7 +106,11 @@ std::span<const Command> command_table() {
        "with lock_token) and leaves settling to `edatool settle`; --ack none removes each "
        "message as it is handed out (at most once).\n\n"
        "Without -n recv runs until interrupted; --wait DUR stops it after DUR without a "
-       "message (exit 0, or 3 when -n was not reached).",
+       "message (exit 0, or 3 when -n was not reached).\n\n"
+       "With -b kafka://HOST:PORT, recv is a member of the Kafka consumer group GROUP (or the "
+       "one named after the topic) and commits a message's offset only once it is completed; "
+       "a failed handler makes it come again. --ack manual|none, --lock and --concurrency need "
+       "edatool's broker (docs/KAFKA.md).",
        "# a worker pool of 4 handlers\n"
        "edatool recv jobs --exec ./handle.sh --concurrency 4\n"
        "# drain what is there now, then exit\n"
