@@ -2,7 +2,7 @@
 _edatool() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local path="" i word
-  local valued=" --ack --after --authorized-keys --bind --broker --concurrency --count --curve-key --curve-secret --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --force --format --from --fsync --group --header --help --id --ingest --json --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --out --prefix --print-offsets --publishers --quiet --rate --reason --reduce --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --server-key --set --size --speed --stored --subscribers --tap --template --timeout --to --ttl --value --verbose --version --wait --whole -0 -H -b -d -e -f -h -k -n -q -v "
+  local valued=" --ack --after --authorized-keys --bind --broker --concurrency --count --curve-key --curve-secret --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --force --format --from --fsync --group --header --help --id --ingest --json --kafka-config --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --out --prefix --print-offsets --publishers --quiet --rate --reason --reduce --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --server-key --set --size --speed --stored --subscribers --tap --template --timeout --to --ttl --value --verbose --version --wait --whole -0 -H -X -b -d -e -f -h -k -n -q -v "
   # The words before the cursor that are not options or their values name the subcommand.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
@@ -22,6 +22,8 @@ _edatool() {
     ':--namespace') COMPREPLY=(); return ;;
     ':--curve-key') COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ':--server-key') COMPREPLY=(); return ;;
+    ':-X') COMPREPLY=(); return ;;
+    ':--kafka-config') COMPREPLY=($(compgen -f -- "$cur")); return ;;
     ':-q'|':--quiet') COMPREPLY=(); return ;;
     ':-v'|':--verbose') COMPREPLY=(); return ;;
     'broker:-h'|'broker:--help') COMPREPLY=(); return ;;
@@ -164,112 +166,112 @@ _edatool() {
   esac
   case "$path" in
     '')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --version -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription view queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
     'broker')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --tap --ingest --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window --curve-secret --authorized-keys -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --bind --tap --ingest --data --memory --fsync --retention-age --retention-bytes --segment-bytes --max-message-bytes --dedup-window --curve-secret --authorized-keys -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'pub')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -k --key -H --header --id -d --delimiter -0 --null --whole -f --file --json --msgpack --rate --no-confirm --print-offsets --timeout -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -k --key -H --header --id -d --delimiter -0 --null --whole -f --file --json --msgpack --rate --no-confirm --print-offsets --timeout -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'sub')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from -n --count -e --exit-at-end --timeout --filter --group --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from -n --count -e --exit-at-end --timeout --filter --group --format --template -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'recv')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --lock --ack --exec --concurrency --wait --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --lock --ack --exec --concurrency --wait --format --template -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'tail')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --lines -f --follow --filter --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --lines -f --follow --filter --format --template -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'replay')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from --to --speed --republish --data --filter --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from --to --speed --republish --data --filter --format --template -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'topic')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'list stats delete' -- "$cur")); fi ;;
     'topic list')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'topic stats')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'topic delete')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'subscription')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'create delete list' -- "$cur")); fi ;;
     'subscription create')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --filter --set --remove --lock --max-deliveries --ttl -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --filter --set --remove --lock --max-deliveries --ttl -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'subscription delete')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'subscription list')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'view')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'create get list stats drop rebuild build' -- "$cur")); fi ;;
     'view create')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from --key --filter --value --reduce -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --from --key --filter --value --reduce -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'view get')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --after --timeout -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --after --timeout -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'view list')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --prefix --format -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --prefix --format -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'view stats')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'view drop')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'view rebuild')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'view build')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --data --from --key --filter --value --reduce --prefix --format -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --data --from --key --filter --value --reduce --prefix --format -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'queue')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'create delete list stats' -- "$cur")); fi ;;
     'queue create')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --lock --max-deliveries --ttl -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --lock --max-deliveries --ttl -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'queue delete')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'queue list')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'queue stats')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'settle')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --reason --description -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --reason --description -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'dlq')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --resubmit --format --template -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -n --count --resubmit --format --template -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'stats')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --json -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'bench')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --messages --size --publishers --subscribers --stored --memory --rate --json -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --messages --size --publishers --subscribers --stored --memory --rate --json -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'keygen')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --out --force -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --out --force -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(true)); fi ;;
     'help')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription view queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
     'completion')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur")); fi ;;
     'man')
-      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -q --quiet -v --verbose' -- "$cur"))
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W 'broker pub sub recv tail replay topic subscription view queue settle dlq stats bench keygen help completion man' -- "$cur")); fi ;;
   esac
 }
