@@ -126,6 +126,10 @@ int run_pub(const PubOptions& o, const GlobalOptions& g) {
   if (o.print_offsets) {
     if (o.no_confirm)
       return report(invalid_argument("--print-offsets needs confirmations; drop --no-confirm"));
+    if (uses_kafka(g))
+      return report(invalid_argument(
+          "--print-offsets works with edatool's broker only, not with kafka:// (Kafka offsets are "
+          "per partition: read them back with sub --format json)"));
     config.on_confirmed = [&printer](uint64_t first, const std::vector<uint64_t>& offsets) {
       printer.confirmed(first, offsets);
     };

@@ -429,6 +429,7 @@ Status BrokerEngine::delete_topic(const std::string& name, std::string_view ns) 
   std::erase_if(pending_commits_, [&](const PendingCommit& p) { return p.topic == it->first; });
   Status s = t->log->destroy();
   topics_.erase(it);
+  if (ns == kDefaultNamespace) view_set_->topic_deleted(name);  // views read the default one
   return s;
 }
 

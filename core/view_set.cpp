@@ -87,10 +87,19 @@ Status ViewSet::create(const ViewSpec& spec) {
 Status ViewSet::drop(const std::string& name) {
   auto it = views_.find(name);
   if (it == views_.end()) return unknown_view(name);
+  // The snapshot goes first: a view kept in memory after a failed removal
+  // is still there after a restart, as the error says.
+  if (dir_) {
+    if (Status s = fs_.remove(path_of(name)); !s) return s;
+    if (Status s = fs_.sync_dir(*dir_); !s) return s;
+  }
   views_.erase(it);
-  if (!dir_) return ok_status();
-  if (Status s = fs_.remove(path_of(name)); !s) return s;
-  return fs_.sync_dir(*dir_);
+  return ok_status();
+}
+
+void ViewSet::topic_deleted(std::string_view topic) {
+  for (auto& [name, e] : views_)
+    if (e->view.reads(topic)) (void)rebuild(name);
 }
 
 Status ViewSet::rebuild(const std::string& name) {

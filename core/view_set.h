@@ -49,6 +49,10 @@ class ViewSet {
   Status create(const ViewSpec& spec);
   Status drop(const std::string& name);     // kNotFound when there is none
   Status rebuild(const std::string& name);  // forgets the table; folds all again
+  // A topic was deleted: every view that read it is rebuilt, so that it
+  // holds nothing of the deleted messages and reads a new topic of that name
+  // from its start.
+  void topic_deleted(std::string_view topic);
   const View* find(std::string_view name) const;
   std::vector<std::string> names() const;
   Result<ViewStats> stats(std::string_view name, std::span<const ViewSource> topics) const;

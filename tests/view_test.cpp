@@ -318,4 +318,36 @@ TEST_CASE("view set: folds visible messages in bounded steps and resumes from sn
   CHECK((*empty)->names().empty());
 }
 
+TEST_CASE("view set: a deleted topic is forgotten and a new one of its name is read from 0") {
+  std::vector<std::string> notes;
+  auto set = ViewSet::open(posix_file_system(), std::nullopt, notes);
+  REQUIRE(set);
+  REQUIRE((*set)->create({"totals", "t.>", "sys.key", "", "amount", Reducer::kSum}));
+  auto log_of = [](int n, int64_t amount) {
+    auto log = std::make_unique<MemoryLog>();
+    RecordBatch batch;
+    for (int i = 0; i < n; ++i) {
+      Envelope e = event(i, "k", "p", {{"amount", amount}});
+      batch.add(e);
+    }
+    REQUIRE(log->append(batch));
+    return log;
+  };
+  auto old_log = log_of(5, 1);
+  std::vector<ViewSource> topics{{"t.a", old_log.get(), 5}};
+  while ((*set)->fold(topics, 100)) {
+  }
+  CHECK((*set)->find("totals")->list("") == std::vector<std::pair<std::string, ViewValue>>{
+                                                {"k", {ViewValue::Type::kInt, false, 5, 0, {}}}});
+  // Deleted, then made again with more messages than it had: all of them count, none of the old.
+  (*set)->topic_deleted("t.a");
+  (*set)->topic_deleted("elsewhere");  // no view reads it: nothing changes
+  auto new_log = log_of(8, 10);
+  topics = {{"t.a", new_log.get(), 8}};
+  while ((*set)->fold(topics, 100)) {
+  }
+  CHECK((*set)->find("totals")->list("") == std::vector<std::pair<std::string, ViewValue>>{
+                                                {"k", {ViewValue::Type::kInt, false, 80, 0, {}}}});
+}
+
 }  // namespace eda

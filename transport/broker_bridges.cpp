@@ -87,6 +87,7 @@ void TapBridge::retry(BrokerEngine& engine) {
     bytes += held_.front().record_bytes;
     held_.pop_front();
   }
+  retry_delay_ = messages ? kFirstRetry : std::min(retry_delay_ * 2, kLongestRetry);
   if (messages) engine.grant(subscription_, messages, bytes);
 }
 

@@ -30,8 +30,11 @@ class TapBridge {
   // Credit the tap holds: what it may have taken from the engine and not sent.
   static constexpr uint64_t kWindowMessages = 2000;
   static constexpr uint64_t kWindowBytes = 4u << 20;
-  // How soon a blocked tap tries again.
-  static constexpr std::chrono::milliseconds kRetry{1};
+  // How soon a blocked tap tries again: 1 ms while SUBs drain, doubling up
+  // to 50 ms while none takes anything (a stalled SUB costs 20 wakeups a
+  // second, not 1000).
+  static constexpr std::chrono::milliseconds kFirstRetry{1};
+  static constexpr std::chrono::milliseconds kLongestRetry{50};
 
   // Messages ZeroMQ may queue per SUB: 10000 keeps up with a fast publisher
   // (1000, ZeroMQ's default, halves the tap's rate), but a stalled SUB costs
@@ -58,6 +61,7 @@ class TapBridge {
   // True while the tap holds records the XPUB refused: the loop must call
   // retry() soon, since an XPUB never signals room to send.
   bool blocked() const { return !held_.empty(); }
+  std::chrono::milliseconds retry_delay() const { return retry_delay_; }
   // Reads the (un)subscriptions SUB peers sent (XPUB queues them for the
   // application) and logs them at debug level.
   void read_subscriptions();
@@ -76,6 +80,7 @@ class TapBridge {
   EnvelopeViewer viewer_;  // reads topic and payload out of stored records
   SubscriptionId subscription_ = 0;
   std::deque<Held> held_;
+  std::chrono::milliseconds retry_delay_ = kFirstRetry;
   uint64_t sent_ = 0;
   uint64_t refused_ = 0;  // sends that met a full SUB, for the debug log
 };

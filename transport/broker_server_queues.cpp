@@ -114,7 +114,7 @@ std::chrono::milliseconds BrokerServer::poll_timeout() const {
   if (auto due = engine_->next_lock_expiry())
     timeout = std::min(timeout, std::chrono::milliseconds(std::max<int64_t>(*due - now_ms(), 0)));
   // An XPUB never signals room to send: a blocked tap retries on a timer.
-  if (tap_ && tap_->blocked()) timeout = std::min(timeout, TapBridge::kRetry);
+  if (tap_ && tap_->blocked()) timeout = std::min(timeout, tap_->retry_delay());
   return timeout;
 }
 
