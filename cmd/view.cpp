@@ -112,14 +112,24 @@ int run_get(BrokerConnection& c, const ViewOptions& o) {
   request.key = o.key;
   auto timeout = parse_duration(o.timeout);
   if (!timeout) return report(timeout.error());
-  if (!o.after.empty()) {
+  if (!o.after.empty())
     if (Status s = parse_after(o.after, request); !s) return report(s.error());
-    request.wait_ms = static_cast<uint64_t>(timeout->count());
+  // The broker waits at most 20 s per request: ask again until --timeout ends.
+  auto deadline = std::chrono::steady_clock::now() + *timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!o.after.empty())
+      request.wait_ms = static_cast<uint64_t>(std::max<int64_t>(left.count(), 0));
+    auto value = view_get(c, request, left + kAdminTimeout);
+    if (value) {
+      fmt::print("{}\n", format_view_value(*value));
+      return kExitOk;
+    }
+    bool waited_too_little = value.error().kind == ErrorKind::kTimeout && !o.after.empty() &&
+                             std::chrono::steady_clock::now() < deadline;
+    if (!waited_too_little) return report(value.error());
   }
-  auto value = view_get(c, request, *timeout + kAdminTimeout);
-  if (!value) return report(value.error());
-  fmt::print("{}\n", format_view_value(*value));
-  return kExitOk;
 }
 
 int run_view(const ViewOptions& o, const GlobalOptions& g) {
