@@ -198,6 +198,8 @@ run "$EDATOOL" "${GX[@]}" recv work --wait 2s
 check_eq "$RC:$OUT" $'0:2\n3' "the next member starts at the first message not completed"
 run "$EDATOOL" "${GX[@]}" recv work --wait 1s
 check_eq "$RC:$OUT" "0:" "completed messages are not delivered again"
+run "$EDATOOL" -X enable.auto.commit=true recv work --wait 1s
+check_error 2 "would commit messages before they are completed" "recv refuses librdkafka's auto commit"
 run "$EDATOOL" recv work --ack none
 check_error 2 "--ack" "recv --ack none with Kafka"
 run "$EDATOOL" recv work --lock 1m

@@ -48,6 +48,14 @@ Result<uint64_t> kafka_consume_group(const KafkaConfig& kafka, const KafkaGroupC
                                      const KafkaMessageHandler& handler,
                                      const std::atomic<bool>& stop) {
   if (Status s = check_kafka_group_config(config); !s) return s.error();
+  // Offsets are committed once a message is completed; librdkafka's own
+  // committing would commit what was only fetched.
+  for (const auto& [name, value] : kafka.settings)
+    if ((name == "enable.auto.commit" || name == "enable.auto.offset.store") && value != "false")
+      return invalid_argument(fmt::format(
+          "Kafka setting {}={} would commit messages before they are completed; edatool commits "
+          "each one once it is done (drop that setting)",
+          name, value));
   bool earliest = config.from.kind == Position::Kind::kEarliest;
   auto conf = make_kafka_conf(kafka, {{"group.id", config.group},
                                       {"enable.auto.commit", "false"},

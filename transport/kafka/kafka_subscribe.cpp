@@ -213,8 +213,19 @@ std::optional<Result<SubscribeEnd>> KafkaSubscribeRun::handle(const rd_kafka_mes
     return std::nullopt;
   }
   if (m.err) {
-    log_info("Kafka: {}", rd_kafka_message_errstr(&m));
-    return std::nullopt;
+    // A partition that is gone or refused never reaches its end: -e would
+    // wait forever, so these end the run; anything else may pass.
+    switch (m.err) {
+      case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+      case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+      case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+      case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        return Result<SubscribeEnd>(runtime_error(fmt::format(
+            "Kafka topic {} partition {}: {}", topic, m.partition, rd_kafka_message_errstr(&m))));
+      default:
+        log_info("Kafka: {}", rd_kafka_message_errstr(&m));
+        return std::nullopt;
+    }
   }
   if (it == cursors_.end()) return std::nullopt;  // no longer assigned
   KafkaCursor& cursor = it->second;
