@@ -625,8 +625,8 @@ const Command kAllCommands[] = {
     Command::kSettled,     Command::kPeek,      Command::kCreateGroup,   Command::kDeleteGroup,
     Command::kListGroups,  Command::kGroupList, Command::kCreateView,    Command::kDropView,
     Command::kRebuildView, Command::kViewGet,   Command::kViewValue,     Command::kViewList,
-    Command::kViewRows,    Command::kViewStats, Command::kViewStatsList,
-    Command::kStats,       Command::kStatsReply,
+    Command::kViewRows,    Command::kViewStats, Command::kViewStatsList, Command::kStats,
+    Command::kStatsReply,
 };
 
 std::string header(uint8_t version, uint8_t command) {
