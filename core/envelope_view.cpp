@@ -144,6 +144,14 @@ Status check_message_limits(const EnvelopeView& v, size_t max_message_bytes) {
   return ok_status();
 }
 
+bool is_tombstone(const EnvelopeView& v) {
+  if (!v.key || !v.payload.empty()) return false;
+  for (const HeaderField& h : v.headers)
+    if (equals_ignoring_case(h.name, "tombstone"))
+      return h.value.type == FieldValue::Type::kBool && h.value.b;
+  return false;
+}
+
 Envelope copy_envelope(const EnvelopeView& v) {
   Envelope e{
       std::string(v.id), std::string(v.topic), std::nullopt, {}, v.ts, std::string(v.payload),

@@ -55,6 +55,11 @@ size_t message_size(const EnvelopeView& v);
 // message: "has 257 headers, over the limit of 256".
 Status check_message_limits(const EnvelopeView& v, size_t max_message_bytes);
 
+// A tombstone says "key K is deleted" to compacted topics and views: a
+// message with a key, an empty payload and the header `tombstone:=true`
+// (a bool; the name compares as filter header names do, ignoring case).
+bool is_tombstone(const EnvelopeView& v);
+
 // An Envelope holding copies of what `v` borrows.
 Envelope copy_envelope(const EnvelopeView& v);
 

@@ -139,6 +139,30 @@ TEST_CASE("envelope view: header types", "[envelope_view]") {
   CHECK(v.headers[9].value.s.empty());
 }
 
+TEST_CASE("envelope view: a tombstone is a key, no payload and tombstone:=true",
+          "[envelope_view]") {
+  Envelope e;
+  e.key = "k";
+  e.headers = {{"Tombstone", true}};
+  std::vector<HeaderField> scratch;
+  CHECK(is_tombstone(view_envelope(e, scratch)));
+  Envelope with_payload = e;
+  with_payload.payload = "x";
+  CHECK_FALSE(is_tombstone(view_envelope(with_payload, scratch)));
+  Envelope without_key = e;
+  without_key.key.reset();
+  CHECK_FALSE(is_tombstone(view_envelope(without_key, scratch)));
+  Envelope text_true = e;
+  text_true.headers = {{"tombstone", std::string("true")}};
+  CHECK_FALSE(is_tombstone(view_envelope(text_true, scratch)));
+  Envelope false_flag = e;
+  false_flag.headers = {{"tombstone", false}};
+  CHECK_FALSE(is_tombstone(view_envelope(false_flag, scratch)));
+  Envelope no_header = e;
+  no_header.headers.clear();
+  CHECK_FALSE(is_tombstone(view_envelope(no_header, scratch)));
+}
+
 TEST_CASE("envelope view: of an Envelope borrows its strings", "[envelope_view]") {
   Envelope e = full_envelope();
   std::vector<HeaderField> scratch;
