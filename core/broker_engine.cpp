@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/broker_state.h"
+#include "core/compactor.h"
 #include "core/disk_log.h"
 #include "core/envelope_codec.h"
 #include "core/log.h"
@@ -59,10 +60,13 @@ Result<std::unique_ptr<BrokerEngine>> BrokerEngine::open(const EngineConfig& con
     auto names = engine->data_dir_->topics(posix_file_system(), ns);
     if (!names) return names.error();
     for (const std::string& name : *names) {
-      auto log = DiskLog::open(posix_file_system(), engine->data_dir_->topic_dir(ns, name), options,
-                               notes);
+      std::string dir = engine->data_dir_->topic_dir(ns, name);
+      auto settings = load_topic_settings(posix_file_system(), dir);
+      if (!settings) return settings.error();
+      auto log = DiskLog::open(posix_file_system(), dir, options, notes);
       if (!log) return log.error();
       Topic& topic = engine->add_topic(ns, name, std::move(*log));
+      topic.settings = *settings;
       engine->rebuild_dedup(topic, now_ms());
       if (Status s = engine->recover_groups(topic, notes); !s) return s.error();
     }
@@ -113,17 +117,30 @@ std::string BrokerEngine::topic_dir(const Topic& topic) const {
 Result<BrokerEngine::Topic*> BrokerEngine::topic_for_publish(std::string_view ns,
                                                              const std::string& name) {
   if (Topic* t = find_topic(ns, name)) return t;
+  return make_topic(ns, name, TopicSettings{});
+}
+
+Result<BrokerEngine::Topic*> BrokerEngine::make_topic(std::string_view ns, const std::string& name,
+                                                      const TopicSettings& settings) {
   std::unique_ptr<TopicLog> log;
   if (data_dir_) {
+    FileSystem& fs = posix_file_system();
+    std::string dir = data_dir_->topic_dir(std::string(ns), name);
+    // Settings before the first segment: a crash in between leaves a topic
+    // with its settings and no segment, which starts empty.
+    if (settings != TopicSettings{}) {
+      if (Status s = fs.create_dirs(dir); !s) return s.error();
+      if (Status s = save_topic_settings(fs, dir, settings); !s) return s.error();
+    }
     DiskLogOptions options{config_.segment_bytes, true, committer_.get()};
-    auto disk =
-        DiskLog::create(posix_file_system(), data_dir_->topic_dir(std::string(ns), name), options);
+    auto disk = DiskLog::create(fs, dir, options);
     if (!disk) return disk.error();
     log = std::move(*disk);
   } else {
     log = std::make_unique<MemoryLog>();
   }
   Topic& topic = add_topic(ns, name, std::move(log));
+  topic.settings = settings;
   // Subscriptions made before the topic existed see all of it.
   for (auto& [id, sub] : subs_)
     if (sub->matches(topic)) watch(*sub, id, topic, 0);
@@ -161,6 +178,13 @@ Result<PublishReceipt> BrokerEngine::publish(std::span<const EnvelopeView> batch
     if (!made) return made.error();
     topic = *made;
   }
+  if (topic->settings.compact)
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (!batch[i].key)
+        return invalid_argument(fmt::format(
+            "message {} of the batch has no key, and topic {} is compacted (it keeps the newest "
+            "message per key); give each message a key (pub -k KEY)",
+            i + 1, topic->name));
   return store_batch(*topic, batch, now_ms, true);
 }
 
@@ -199,7 +223,7 @@ Result<PublishReceipt> BrokerEngine::store_batch(Topic& t, std::span<const Envel
         fmt::format("cannot store messages for {}: {}", t.name, s.error().message));
   }
   if (!data_dir_) {
-    (void)t.log->enforce_retention(config_.retention, now_ms);
+    if (!t.settings.compact) (void)t.log->enforce_retention(config_.retention, now_ms);
     make_visible(t, offset);
     return receipt;
   }
@@ -391,10 +415,28 @@ RecordFilter BrokerEngine::accepted_by(const std::optional<Filter>& filter, cons
   return record_filter(*filter, *views_, topic.serial);
 }
 
-void BrokerEngine::enforce_retention(int64_t now_ms) {
-  for (auto& [key, t] : topics_)
-    if (Status s = t->log->enforce_retention(config_.retention, now_ms); !s)
+void BrokerEngine::maintain_logs(int64_t now_ms) {
+  finish_compactions(now_ms);
+  for (auto& [key, t] : topics_) {
+    if (t->settings.compact) {
+      compact(*t, now_ms);
+    } else if (Status s = t->log->enforce_retention(config_.retention, now_ms); !s) {
       log_error("topic {}: retention: {}", key, s.error().message);
+    }
+  }
+}
+
+Status BrokerEngine::create_topic(const std::string& name, const TopicSettings& settings,
+                                  std::string_view ns) {
+  if (Status s = validate_topic(name); !s) return s;
+  if (Topic* t = find_topic(ns, name)) {
+    if (t->settings == settings) return ok_status();
+    return Error{ErrorKind::kConflict,
+                 fmt::format("topic {} exists already, {}; delete it first to make it again", name,
+                             t->settings.compact ? "compacted" : "not compacted")};
+  }
+  auto made = make_topic(ns, name, settings);
+  return made ? ok_status() : Status(made.error());
 }
 
 size_t BrokerEngine::topic_count(std::string_view ns) const {
@@ -407,7 +449,7 @@ std::vector<TopicInfo> BrokerEngine::topics(std::string_view ns) {
   for (auto& [key, t] : topics_) {
     if (t->ns != ns) continue;
     TopicInfo info{t->name, t->log->earliest_offset(), t->visible, t->log->bytes(),
-                   0,       t->log->last_ts()};
+                   0,       t->log->last_ts(),         t->settings};
     std::vector<StoredRecord> first;
     std::string skipped;
     if (info.earliest_offset < info.next_offset &&
@@ -427,6 +469,7 @@ Status BrokerEngine::delete_topic(const std::string& name, std::string_view ns) 
   for (auto& [id, sub] : subs_)
     std::erase_if(sub->cursors, [&](const Subscription::Cursor& c) { return c.topic == t; });
   std::erase_if(pending_commits_, [&](const PendingCommit& p) { return p.topic == it->first; });
+  if (compactor_) compactor_->forget(t->serial);  // no pass may write into the directory
   Status s = t->log->destroy();
   topics_.erase(it);
   if (ns == kDefaultNamespace) view_set_->topic_deleted(name);  // views read the default one

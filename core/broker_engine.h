@@ -24,10 +24,12 @@
 #include "core/result.h"
 #include "core/topic.h"
 #include "core/topic_log.h"
+#include "core/topic_settings.h"
 #include "core/ulid.h"
 
 namespace eda {
 
+class Compactor;
 class Filter;
 class RecordViews;
 class ViewSet;
@@ -87,6 +89,7 @@ struct TopicInfo {
   uint64_t bytes = 0;
   int64_t first_ts = 0;
   int64_t last_ts = 0;
+  TopicSettings settings;
 };
 
 // The group of a queue: `recv NAME` and `queue ... NAME` use it. Other groups
@@ -219,7 +222,13 @@ class BrokerEngine {
   // Bumped whenever a receive that found nothing might now find something.
   uint64_t receive_epoch() const { return receive_epoch_; }
 
-  void enforce_retention(int64_t now_ms);
+  // Makes a topic with `settings` (`topic create`). An existing topic with
+  // the same settings is fine; with other settings it is an error.
+  Status create_topic(const std::string& name, const TopicSettings& settings,
+                      std::string_view ns = kDefaultNamespace);
+  // Retention for topics that keep by age and size; compaction for the
+  // compacted ones: starts passes due and puts finished ones in place.
+  void maintain_logs(int64_t now_ms);
   std::vector<TopicInfo> topics(std::string_view ns = kDefaultNamespace);
   size_t topic_count(std::string_view ns) const;
   Status delete_topic(const std::string& name, std::string_view ns = kDefaultNamespace);
@@ -251,6 +260,13 @@ class BrokerEngine {
   Result<PublishReceipt> store_batch(Topic& t, std::span<const EnvelopeView> batch, int64_t now_ms,
                                      bool dedup);
   Topic& add_topic(std::string_view ns, const std::string& name, std::unique_ptr<TopicLog> log);
+  // A new, empty topic in memory or in the data directory.
+  Result<Topic*> make_topic(std::string_view ns, const std::string& name,
+                            const TopicSettings& settings);
+  // Compaction (broker_compaction.cpp).
+  void compact(Topic& topic, int64_t now_ms);
+  void finish_compactions(int64_t now_ms);
+  Topic* find_topic_by_serial(uint64_t serial);
   void watch(Subscription& sub, SubscriptionId id, Topic& topic, uint64_t start);
   void mark_ready(SubscriptionId id, Subscription& sub);
   void make_visible(Topic& topic, uint64_t next);
@@ -293,6 +309,7 @@ class BrokerEngine {
   std::unique_ptr<RecordViews> views_;  // made when a filter first reads
   uint64_t topics_made_ = 0;            // numbers topics for views_
   std::unique_ptr<ViewSet> view_set_;   // materialized views
+  std::unique_ptr<Compactor> compactor_;  // made for the first compacted topic on disk
 };
 
 }  // namespace eda

@@ -331,10 +331,11 @@ Result<ReceiveResult> BrokerEngine::receive(const ReceiveRequest& r, int64_t now
     };
   MessageWanted wanted;
   RecordFilter accepts = accepted_by(g.filter, t);
-  if (accepts)
+  // Offsets compaction removed are passed over like messages a rule does not want.
+  if (accepts || t.settings.compact)
     wanted = [&](uint64_t offset) {
       auto records = read_offsets(t, {offset});
-      return !records.empty() && accepts(records.front());
+      return !records.empty() && (!accepts || accepts(records.front()));
     };
   ReceiveResult out;
   // Passing what a rule does not want is bounded per receive, so that one

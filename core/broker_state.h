@@ -14,6 +14,7 @@
 #include "core/group_store.h"
 #include "core/record_filter.h"
 #include "core/topic.h"
+#include "core/topic_settings.h"
 
 namespace eda {
 
@@ -35,6 +36,15 @@ struct BrokerEngine::Topic {
   uint64_t visible = 0;  // records below this offset are durable and may be delivered
   std::vector<SubscriptionId> watchers;
   std::map<std::string, std::unique_ptr<Group>> groups;  // by group name
+  TopicSettings settings;
+  // Where compaction stands (compacted topics; broker_compaction.cpp).
+  struct Compaction {
+    uint64_t clean_end = 0;                   // what the last pass covered: offsets below it
+    uint64_t clean_bytes = 0;                 // and what that left, in bytes
+    uint64_t running_end = 0;                 // the pass running covers offsets below this
+    std::optional<int64_t> tombstone_expiry;  // when a kept tombstone may go
+    int64_t not_before_ms = 0;                // after a failed pass: when to try again
+  } compaction;
 };
 
 struct BrokerEngine::Subscription {

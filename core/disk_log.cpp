@@ -51,6 +51,7 @@ Result<std::unique_ptr<DiskLog>> DiskLog::open(FileSystem& fs, const std::string
     return create(fs, dir, options);
   }
   std::sort(bases.begin(), bases.end());
+  if (options.writable) remove_compaction_debris(fs, dir);
   std::unique_ptr<DiskLog> log(new DiskLog(fs, dir, options));
   for (size_t i = 0; i + 1 < bases.size(); ++i) {
     auto s = Segment::open_sealed(fs, dir, bases[i], bases[i + 1]);
@@ -160,6 +161,50 @@ int64_t DiskLog::last_ts() const {
 Status DiskLog::checkpoint() {
   if (!options_.writable) return ok_status();
   return active().write_indexes();
+}
+
+std::vector<SealedSegment> DiskLog::sealed_segments() const {
+  std::vector<SealedSegment> sealed;
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it)
+    sealed.push_back({it->first, std::next(it)->first, it->second->size()});
+  return sealed;
+}
+
+Status DiskLog::replace_segments(const CompactedFile& file) {
+  // Each replaced segment must still be there, sealed, and end where the file does.
+  bool current = !file.replaces.empty() && file.replaces.front() == file.base;
+  for (size_t i = 0; current && i < file.replaces.size(); ++i) {
+    auto it = segments_.find(file.replaces[i]);
+    current = it != segments_.end() && std::next(it) != segments_.end() &&
+              (i + 1 < file.replaces.size() ? std::next(it)->first == file.replaces[i + 1]
+                                            : std::next(it)->first == file.end);
+  }
+  if (!options_.writable || !current) {
+    (void)fs_.remove(file.path);
+    return runtime_error(fmt::format("{}: the segments it replaces changed; not used", file.path));
+  }
+  // Crash-safe order: the merged file first takes the first segment's name
+  // (reads of it stop at the next segment's base, so until the others are
+  // gone they still serve their offsets); then the others go.
+  // The merged file's index is built from it when first needed.
+  (void)fs_.remove(fmt::format("{}/{}{}", dir_, segment_name(file.base), lf::kIndexSuffix));
+  if (Status s = fs_.rename(file.path, segments_.at(file.base)->path()); !s) {
+    (void)fs_.remove(file.path);
+    return s;
+  }
+  for (size_t i = 1; i < file.replaces.size(); ++i)
+    if (Status s = segments_.at(file.replaces[i])->remove_files(); !s) return s;
+  if (Status s = fs_.sync_dir(dir_); !s) return s;
+  auto merged = Segment::open_sealed(fs_, dir_, file.base, file.end);
+  if (!merged) return merged.error();
+  for (uint64_t base : file.replaces) {
+    bytes_ -= segments_.at(base)->size();
+    segments_.erase(base);
+  }
+  bytes_ += (*merged)->size();
+  last_ts_.reset();  // the newest ts may have been compacted away
+  segments_.emplace(file.base, std::move(*merged));
+  return ok_status();
 }
 
 Status DiskLog::destroy() {

@@ -42,6 +42,9 @@ class DiskLog : public TopicLog {
   Status checkpoint() override;
   Status destroy() override;
 
+  std::vector<SealedSegment> sealed_segments() const override;
+  Status replace_segments(const CompactedFile& file) override;
+
   size_t segment_count() const { return segments_.size(); }
 
  private:

@@ -13,6 +13,7 @@ inline constexpr std::string_view kMagic{
     "EDALOG\n",
     8};
 inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kCompactedVersion = 2;  // written by compaction: may hold gap frames
 inline constexpr size_t kHeaderSize = 32;        // magic, version u32, base offset u64, reserved
 inline constexpr size_t kRecordHeaderSize = 16;  // body length u32, CRC-32C u32, ts i64
 inline constexpr uint32_t kMaxRecordBody = 64u << 20;
@@ -23,6 +24,8 @@ inline constexpr uint64_t kMaxSegmentBytes = 0xffffffffu;  // positions are u32
 
 inline constexpr std::string_view kSegmentSuffix = ".log";
 inline constexpr std::string_view kIndexSuffix = ".idx";
+// A compacted segment being written: <base>.log.compacted until renamed over <base>.log.
+inline constexpr std::string_view kCompactedSuffix = ".compacted";
 inline constexpr std::string_view kLockFile = "LOCK";
 
 }  // namespace eda::log_format

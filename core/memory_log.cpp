@@ -6,12 +6,23 @@ namespace eda {
 
 Status MemoryLog::append(const RecordBatch& batch) {
   for (size_t i = 0; i < batch.entries().size(); ++i) {
+    const RecordBatch::Entry& e = batch.entries()[i];
     std::string_view body = batch.body(i);
-    records_.push_back({batch.entries()[i].ts, std::string(body)});
-    max_ts_ = std::max(max_ts_, batch.entries()[i].ts);
+    records_.push_back({e.offset, e.ts, std::string(body)});
+    max_ts_ = std::max(max_ts_, e.ts);
     bytes_ += body.size();
+    next_ = e.offset + 1;
   }
   return ok_status();
+}
+
+std::deque<MemoryLog::Record>::const_iterator MemoryLog::find(uint64_t offset) const {
+  // Without compaction, the record is where its offset says.
+  uint64_t guess = offset - std::min(offset, base_);
+  if (guess < records_.size() && records_[guess].offset == offset)
+    return records_.begin() + static_cast<ptrdiff_t>(guess);
+  return std::lower_bound(records_.begin(), records_.end(), offset,
+                          [](const Record& r, uint64_t o) { return r.offset < o; });
 }
 
 Result<uint64_t> MemoryLog::read(uint64_t offset, size_t max_records, size_t max_bytes,
@@ -19,19 +30,22 @@ Result<uint64_t> MemoryLog::read(uint64_t offset, size_t max_records, size_t max
   offset = std::max(offset, base_);
   size_t bytes = 0;
   size_t taken = 0;
-  for (; offset < next_offset() && taken < max_records && (taken == 0 || bytes < max_bytes);
-       ++offset, ++taken) {
-    const Record& r = records_[offset - base_];
-    out.push_back({offset, r.ts, r.body});
-    bytes += r.body.size();
+  for (auto it = find(offset);
+       it != records_.end() && taken < max_records && (taken == 0 || bytes < max_bytes);
+       ++it, ++taken) {
+    out.push_back({it->offset, it->ts, it->body});
+    bytes += it->body.size();
+    offset = it->offset + 1;
   }
+  // Nothing at or after `offset`: what compaction removed is read past.
+  if (taken == 0 && max_records > 0) return std::max(offset, next_);
   return offset;
 }
 
 Result<uint64_t> MemoryLog::offset_for_time(int64_t ts) {
   auto it =
       std::find_if(records_.begin(), records_.end(), [&](const Record& r) { return r.ts >= ts; });
-  return base_ + static_cast<uint64_t>(it - records_.begin());
+  return it == records_.end() ? next_ : it->offset;
 }
 
 Status MemoryLog::enforce_retention(const RetentionPolicy& policy, int64_t now_ms) {
@@ -43,16 +57,40 @@ Status MemoryLog::enforce_retention(const RetentionPolicy& policy, int64_t now_m
   while (records_.size() > 1 && (too_big() || too_old())) {
     bytes_ -= records_.front().body.size();
     records_.pop_front();
-    ++base_;
+    base_ = records_.front().offset;
   }
   return ok_status();
 }
 
 Status MemoryLog::destroy() {
-  base_ = next_offset();
+  base_ = next_;
   records_.clear();
   bytes_ = 0;
   return ok_status();
+}
+
+CompactionResult MemoryLog::compact_in_place(int64_t tombstone_horizon_ms,
+                                             int64_t tombstone_retention_ms) {
+  LatestOffsets latest;
+  for (const Record& r : records_) latest.add({r.offset, r.ts, r.body});
+  CompactionResult result;
+  result.records_read = records_.size();
+  result.bytes_before = bytes_;
+  std::erase_if(records_, [&](const Record& r) {
+    if (!latest.keeps({r.offset, r.ts, r.body}, tombstone_horizon_ms)) {
+      bytes_ -= r.body.size();
+      ++result.records_removed;
+      return true;
+    }
+    if (latest.last_kept_tombstone()) {
+      int64_t expiry = r.ts + tombstone_retention_ms;
+      result.next_tombstone_expiry =
+          std::min(result.next_tombstone_expiry.value_or(expiry), expiry);
+    }
+    return false;
+  });
+  result.bytes_after = bytes_;
+  return result;
 }
 
 }  // namespace eda

@@ -20,13 +20,37 @@ void append_frame(std::string& out, int64_t ts, std::string_view body) {
   out.append(body);
 }
 
+void append_gap_frame(std::string& out, uint64_t count) {
+  char header[lf::kRecordHeaderSize] = {};
+  std::memcpy(header + 8, &count, 8);
+  uint32_t crc = crc32c(std::string_view(header + 8, 8));
+  std::memcpy(header + 4, &crc, 4);
+  out.append(header, sizeof header);
+}
+
+namespace {
+
+// A zero length is a gap frame when its CRC and count check out; a torn,
+// zero-filled tail fails the CRC and stays a bad length.
+Frame check_gap_frame(std::string_view bytes, uint32_t crc) {
+  Frame f;
+  f.size = lf::kRecordHeaderSize;
+  std::string_view count = bytes.substr(8, 8);
+  std::memcpy(&f.gap, count.data(), 8);
+  f.status = crc32c(count) == crc && f.gap > 0 ? FrameStatus::kGap : FrameStatus::kBadLength;
+  return f;
+}
+
+}  // namespace
+
 Frame check_frame(std::string_view bytes) {
   Frame f;
   if (bytes.size() < lf::kRecordHeaderSize) return f;
   uint32_t length, crc;
   std::memcpy(&length, bytes.data(), 4);
   std::memcpy(&crc, bytes.data() + 4, 4);
-  if (length == 0 || length > lf::kMaxRecordBody) {
+  if (length == 0) return check_gap_frame(bytes, crc);
+  if (length > lf::kMaxRecordBody) {
     f.status = FrameStatus::kBadLength;
     return f;
   }
@@ -53,6 +77,8 @@ std::string_view frame_status_name(FrameStatus s) {
       return "bad record length";
     case FrameStatus::kBadChecksum:
       return "bad checksum";
+    case FrameStatus::kGap:
+      return "gap record outside a compacted segment";
   }
   return "?";
 }

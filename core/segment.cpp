@@ -69,15 +69,15 @@ class FrameReader {
   std::string& buffer_;
 };
 
-std::string header_bytes(uint64_t base) {
+}  // namespace
+
+std::string segment_header(uint64_t base, uint32_t version) {
   std::string h(lf::kHeaderSize, '\0');
   std::memcpy(h.data(), lf::kMagic.data(), lf::kMagic.size());
-  std::memcpy(h.data() + 8, &lf::kVersion, 4);
+  std::memcpy(h.data() + 8, &version, 4);
   std::memcpy(h.data() + 12, &base, 8);
   return h;
 }
-
-}  // namespace
 
 std::string segment_name(uint64_t base) {
   return fmt::format("{:020}", base);
@@ -101,7 +101,7 @@ Result<std::unique_ptr<Segment>> Segment::create(FileSystem& fs, const std::stri
   auto file = fs.open(path, OpenMode::kCreate);
   if (!file) return file.error();
   std::unique_ptr<Segment> s(new Segment(fs, dir, base, std::move(*file)));
-  if (Status st = s->file_->append(header_bytes(base)); !st) {
+  if (Status st = s->file_->append(segment_header(base, lf::kVersion)); !st) {
     (void)fs.remove(path);
     return st.error();
   }
@@ -121,10 +121,11 @@ Status Segment::check_header() {
   uint64_t base;
   std::memcpy(&version, h + 8, 4);
   std::memcpy(&base, h + 12, 8);
-  if (version != lf::kVersion)
+  if (version != lf::kVersion && version != lf::kCompactedVersion)
     return Error{ErrorKind::kCorruption,
-                 fmt::format("{} has format version {}; this edatool reads version {}", path_,
-                             version, lf::kVersion)};
+                 fmt::format("{} has format version {}; this edatool reads versions {} and {}",
+                             path_, version, lf::kVersion, lf::kCompactedVersion)};
+  compacted_ = version == lf::kCompactedVersion;
   if (base != base_)
     return Error{ErrorKind::kCorruption,
                  fmt::format("{} says base offset {} but is named {}", path_, base, base_)};
@@ -145,7 +146,7 @@ Result<std::unique_ptr<Segment>> Segment::recover(FileSystem& fs, const std::str
     bytes_cut = s->file_->size();
     s->indexes_ready_ = true;
     if (!writable) return s;  // read as empty, leave the file alone
-    if (Status st = s->file_->rewrite(header_bytes(base)); !st) return st.error();
+    if (Status st = s->file_->rewrite(segment_header(base, lf::kVersion)); !st) return st.error();
   }
   if (Status st = s->check_header(); !st) return st.error();
   auto valid_end = s->scan_all();
@@ -186,8 +187,9 @@ Result<uint64_t> Segment::scan_all() {
   while (!reader.at_end()) {
     auto f = reader.next();
     if (!f) return f.error();
-    if (f->status != FrameStatus::kOk) break;
-    index_record(offset++, f->ts, reader.position());
+    if (!readable(*f)) break;
+    if (f->status == FrameStatus::kOk) index_record(offset, f->ts, reader.position());
+    offset += offsets_in(*f);
     reader.advance(*f);
   }
   next_offset_ = offset;
@@ -218,11 +220,13 @@ bool Segment::load_indexes() {
     std::memcpy(&entries[i].relative_offset, p, 4);
     std::memcpy(&entries[i].position, p + 4, 4);
     std::memcpy(&entries[i].max_ts, p + 8, 8);
-    bool ordered = i == 0
-                       ? entries[0].relative_offset == 0 && entries[0].position == lf::kHeaderSize
-                       : entries[i].relative_offset > entries[i - 1].relative_offset &&
-                             entries[i].position > entries[i - 1].position &&
-                             entries[i].max_ts >= entries[i - 1].max_ts;
+    // A compacted segment may start with a gap; others start with offset base.
+    bool ordered = i == 0 ? entries[0].position >= lf::kHeaderSize &&
+                                (compacted_ || (entries[0].relative_offset == 0 &&
+                                                entries[0].position == lf::kHeaderSize))
+                          : entries[i].relative_offset > entries[i - 1].relative_offset &&
+                                entries[i].position > entries[i - 1].position &&
+                                entries[i].max_ts >= entries[i - 1].max_ts;
     if (!ordered) return false;
   }
   const IndexEntry& last = entries.back();
@@ -234,10 +238,10 @@ bool Segment::load_indexes() {
   int64_t max_ts = last.max_ts;
   while (!reader.at_end()) {
     auto f = reader.next();
-    if (!f || f->status != FrameStatus::kOk) return false;
-    max_ts = std::max(max_ts, f->ts);
+    if (!f || !readable(*f)) return false;
+    if (f->status == FrameStatus::kOk) max_ts = std::max(max_ts, f->ts);
+    offset += offsets_in(*f);
     reader.advance(*f);
-    ++offset;
   }
   if (offset != next_offset_) return false;
   index_ = std::move(entries);
@@ -305,18 +309,18 @@ Status Segment::read(uint64_t offset, size_t max_records, size_t max_bytes, std:
       status = f.error();
       break;
     }
-    if (f->status != FrameStatus::kOk) {
+    if (!readable(*f)) {
       status = Error{ErrorKind::kCorruption,
                      fmt::format("{}: record at offset {} (position {}) is unreadable: {}", path_,
                                  at, reader.position(), frame_status_name(f->status))};
       break;
     }
-    if (at >= offset) {
+    if (f->status == FrameStatus::kOk && at >= offset) {
       found.push_back({at, f->ts, reader.index_of(f->body.data()), f->body.size()});
       bytes += f->size;
     }
     reader.advance(*f);
-    ++at;
+    at += offsets_in(*f);
   }
   cached_offset_ = status ? at : UINT64_MAX;
   cached_position_ = reader.position();
@@ -333,11 +337,12 @@ Result<uint64_t> Segment::offset_for_time(int64_t ts) {
   if (it != index_.begin()) --it;
   std::string buffer;
   FrameReader reader(*file_, it->position, buffer);
-  for (uint64_t at = base_ + it->relative_offset; at < next_offset_; ++at) {
+  for (uint64_t at = base_ + it->relative_offset; at < next_offset_;) {
     auto f = reader.next();
     if (!f) return f.error();
-    if (f->status != FrameStatus::kOk) break;
-    if (f->ts >= ts) return at;
+    if (!readable(*f)) break;
+    if (f->status == FrameStatus::kOk && f->ts >= ts) return at;
+    at += offsets_in(*f);
     reader.advance(*f);
   }
   return next_offset_;
@@ -349,21 +354,27 @@ Result<int64_t> Segment::max_ts() {
 }
 
 Status Segment::write_indexes() {
-  if (!indexes_ready_ || next_offset_ == base_) return ok_status();
+  if (!indexes_ready_ || index_.empty()) return ok_status();
   std::vector<IndexEntry> entries = index_;
   // End with the last record, so a loaded index knows the segment's newest ts.
   std::string buffer;
   auto [position, at] = seek(next_offset_ - 1);
   FrameReader reader(*file_, position, buffer);
-  for (; at + 1 < next_offset_; ++at) {
+  uint64_t last_offset = at, last_position = position;
+  while (at < next_offset_ && !reader.at_end()) {
     auto f = reader.next();
     if (!f) return f.error();
-    if (f->status != FrameStatus::kOk) break;
+    if (!readable(*f)) break;
+    if (f->status == FrameStatus::kOk) {
+      last_offset = at;
+      last_position = reader.position();
+    }
+    at += offsets_in(*f);
     reader.advance(*f);
   }
-  if (entries.back().relative_offset != next_offset_ - 1 - base_)
-    entries.push_back({static_cast<uint32_t>(next_offset_ - 1 - base_),
-                       static_cast<uint32_t>(reader.position()), max_ts_});
+  if (entries.back().relative_offset != last_offset - base_)
+    entries.push_back({static_cast<uint32_t>(last_offset - base_),
+                       static_cast<uint32_t>(last_position), max_ts_});
   std::string raw(entries.size() * lf::kIndexEntrySize, '\0');
   for (size_t i = 0; i < entries.size(); ++i) {
     char* p = raw.data() + i * lf::kIndexEntrySize;

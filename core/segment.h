@@ -12,6 +12,7 @@
 
 #include "core/file.h"
 #include "core/record_batch.h"
+#include "core/record_frame.h"
 #include "core/result.h"
 
 namespace eda {
@@ -78,6 +79,12 @@ class Segment {
 
   Segment(FileSystem& fs, std::string dir, uint64_t base, std::shared_ptr<File> file);
   Status check_header();
+  // A frame this segment may hold: a record, or a gap when it is compacted.
+  bool readable(const Frame& f) const {
+    return f.status == FrameStatus::kOk || (compacted_ && f.status == FrameStatus::kGap);
+  }
+  // How many offsets a readable frame stands for.
+  static uint64_t offsets_in(const Frame& f) { return f.status == FrameStatus::kGap ? f.gap : 1; }
   // Scans records from the header on, rebuilding the index; stops at the
   // first bad record and returns its position (the valid end).
   Result<uint64_t> scan_all();
@@ -96,6 +103,7 @@ class Segment {
   std::shared_ptr<File> file_;
   bool indexes_ready_ = false;
   bool writable_ = false;
+  bool compacted_ = false;   // format version 2: written by compaction, may hold gap frames
   bool unwritable_ = false;  // a failed write could not be cut back: refuse appends
   std::vector<IndexEntry> index_;
   uint64_t last_indexed_position_ = 0;
@@ -104,6 +112,9 @@ class Segment {
   uint64_t cached_offset_ = UINT64_MAX;
   uint64_t cached_position_ = 0;
 };
+
+// The 32-byte header of a segment file with base offset `base`.
+std::string segment_header(uint64_t base, uint32_t version);
 
 // "00000000000000001234" for base 1234.
 std::string segment_name(uint64_t base);

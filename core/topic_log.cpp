@@ -1,5 +1,7 @@
 #include "core/topic_log.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace eda {
@@ -32,6 +34,10 @@ uint64_t start_of_last_wanted(TopicLog& log, uint64_t count, uint64_t end,
 }
 
 }  // namespace
+
+Status TopicLog::replace_segments(const CompactedFile& file) {
+  return runtime_error(fmt::format("{}: this log is not kept in segment files", file.path));
+}
 
 uint64_t resolve_position(TopicLog& log, const Position& p, uint64_t end,
                           const RecordFilter& wanted) {

@@ -1,5 +1,6 @@
 // One topic's log: in memory (MemoryLog) or in segment files (DiskLog).
-// Offsets are gap-free from the earliest retained one to next_offset() - 1.
+// Offsets run from the earliest retained one to next_offset() - 1, without
+// gaps except where a compacted topic's compaction removed records.
 // Not thread-safe: the broker's loop thread owns every log.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include <functional>
 #include <vector>
 
+#include "core/compaction.h"
 #include "core/position.h"
 #include "core/record_batch.h"
 #include "core/result.h"
@@ -50,6 +52,20 @@ class TopicLog {
 
   // Deletes all of the topic's data; the log is not used afterwards.
   virtual Status destroy() = 0;
+
+  // --- compacted topics (core/compaction.h) ---
+  // The segments a Compactor may rewrite meanwhile: every one but the one
+  // appended to. None for a log not kept in files.
+  virtual std::vector<SealedSegment> sealed_segments() const { return {}; }
+  // Puts `file` (written by compact_segments) in place of the segments it
+  // replaces. When they changed meanwhile, removes the file and fails.
+  virtual Status replace_segments(const CompactedFile& file);
+  // Compacts the whole log on this thread: how a log not in files compacts
+  // (a log in files does nothing here; it uses a Compactor).
+  virtual CompactionResult compact_in_place(int64_t /*tombstone_horizon_ms*/,
+                                            int64_t /*tombstone_retention_ms*/) {
+    return {};
+  }
 };
 
 // Accepts the records a reader wants (a subscription's filter).

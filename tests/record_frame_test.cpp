@@ -105,10 +105,33 @@ TEST_CASE("record frame: a torn body is incomplete and says the full size", "[fr
   }
 }
 
-TEST_CASE("record frame: length 0 is a bad length", "[frame]") {
+TEST_CASE("record frame: length 0 is a bad length unless it is a gap frame", "[frame]") {
   std::string bytes = frame(7, "body");
   put_u32(bytes, 0, 0);
   CHECK(check_frame(bytes).status == FrameStatus::kBadLength);
+  CHECK(check_frame(std::string(16, '\0')).status == FrameStatus::kBadLength);  // a zeroed tail
+}
+
+TEST_CASE("record frame: a gap frame says how many offsets it covers", "[frame]") {
+  std::string bytes;
+  append_gap_frame(bytes, 1234567);
+  REQUIRE(bytes.size() == lf::kRecordHeaderSize);
+  CHECK(u32_at(bytes, 0) == 0);
+  CHECK(i64_at(bytes, 8) == 1234567);
+  Frame f = check_frame(bytes);
+  REQUIRE(f.status == FrameStatus::kGap);
+  CHECK(f.gap == 1234567);
+  CHECK(f.size == lf::kRecordHeaderSize);
+  for (size_t i = 4; i < 16; ++i) {
+    std::string bad = bytes;
+    bad[i] ^= 0x01;
+    INFO("byte " << i);
+    CHECK(check_frame(bad).status == FrameStatus::kBadLength);
+  }
+  std::string empty_gap;
+  append_gap_frame(empty_gap, 0);
+  CHECK(check_frame(empty_gap).status == FrameStatus::kBadLength);
+  CHECK(check_frame(std::string_view(bytes).substr(0, 15)).status == FrameStatus::kIncomplete);
 }
 
 TEST_CASE("record frame: length over the maximum is a bad length", "[frame]") {
@@ -159,12 +182,12 @@ TEST_CASE("record frame: a flipped CRC byte is a bad checksum", "[frame]") {
 TEST_CASE("record frame: every status has its own name", "[frame]") {
   std::set<std::string_view> names;
   for (FrameStatus s : {FrameStatus::kOk, FrameStatus::kIncomplete, FrameStatus::kBadLength,
-                        FrameStatus::kBadChecksum}) {
+                        FrameStatus::kBadChecksum, FrameStatus::kGap}) {
     CHECK_FALSE(frame_status_name(s).empty());
     CHECK(frame_status_name(s) != "?");
     names.insert(frame_status_name(s));
   }
-  CHECK(names.size() == 4);
+  CHECK(names.size() == 5);
 }
 
 }  // namespace

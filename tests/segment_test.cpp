@@ -739,12 +739,12 @@ TEST_CASE("segment recover: bad magic is a corruption error", "[segment][recover
 TEST_CASE("segment recover: unknown format version is a corruption error", "[segment][recover]") {
   SegmentTest t;
   write_closed_segment(t, 0, 3);
-  put_u32(t.fs, t.log_path(0), 8, 2);
+  put_u32(t.fs, t.log_path(0), 8, 3);
   uint64_t cut = 0;
   auto s = Segment::recover(t.fs, kDir, 0, true, cut);
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().kind == ErrorKind::kCorruption);
-  CHECK_THAT(s.error().message, Catch::Contains("version 2"));
+  CHECK_THAT(s.error().message, Catch::Contains("version 3"));
 }
 
 TEST_CASE("segment recover: base offset that disagrees with the name is a corruption error",

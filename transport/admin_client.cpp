@@ -82,6 +82,14 @@ Status delete_topic(BrokerConnection& c, const std::string& name,
   return ok_status();
 }
 
+Status create_topic(BrokerConnection& c, const std::string& name, const TopicSettings& settings,
+                    std::chrono::milliseconds timeout) {
+  proto::CreateTopic m{c.next_request_id(), name, settings};
+  auto reply = request_reply(c, proto::encode(m), m.req_id, proto::Command::kOk, timeout);
+  if (!reply) return reply.error();
+  return ok_status();
+}
+
 Status create_group(BrokerConnection& c, const CreateGroupRequest& request,
                     std::chrono::milliseconds timeout) {
   proto::CreateGroup m{c.next_request_id(), request};

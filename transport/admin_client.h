@@ -18,6 +18,9 @@ Result<std::vector<TopicInfo>> list_topics(BrokerConnection& c, const std::strin
                                            std::chrono::milliseconds timeout);
 Status delete_topic(BrokerConnection& c, const std::string& name,
                     std::chrono::milliseconds timeout);
+// Makes a topic with these settings; fine when it exists with the same ones.
+Status create_topic(BrokerConnection& c, const std::string& name, const TopicSettings& settings,
+                    std::chrono::milliseconds timeout);
 
 Status create_group(BrokerConnection& c, const CreateGroupRequest& request,
                     std::chrono::milliseconds timeout);

@@ -113,7 +113,7 @@ void BrokerServer::run(const std::atomic<bool>& stop) {
     serve_views();
     if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
       expire_silent_peers();
-      engine_->enforce_retention(now_ms());
+      engine_->maintain_logs(now_ms());
       last_sweep = Clock::now();
     }
   }
@@ -181,6 +181,8 @@ void BrokerServer::handle(const Incoming& in) {
       return handle_list_topics(peer, frames->body);
     case proto::Command::kDeleteTopic:
       return handle_delete_topic(peer, frames->body);
+    case proto::Command::kCreateTopic:
+      return handle_create_topic(peer, frames->body);
     case proto::Command::kReceive:
       return handle_receive(peer, p, frames->body);
     case proto::Command::kSettle:
@@ -354,6 +356,18 @@ void BrokerServer::handle_delete_topic(const std::string& peer, std::string_view
   if (Status s = engine_->delete_topic(m->name, ns_); !s)
     return reply_error(peer, m->req_id, ErrorCode::kNotFound, s.error().message);
   log_info("topic {} of namespace {} deleted", m->name, ns_);
+  reply(peer, proto::encode(proto::OkReply{m->req_id}));
+}
+
+void BrokerServer::handle_create_topic(const std::string& peer, std::string_view body) {
+  auto m = proto::decode<proto::CreateTopic>(body);
+  if (!m) {
+    ++malformed_;
+    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  }
+  if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
+  if (Status s = engine_->create_topic(m->name, m->settings, ns_); !s)
+    return reply_error(peer, m->req_id, code_for(s.error()), s.error().message);
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
 }
 

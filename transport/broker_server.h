@@ -113,6 +113,7 @@ class BrokerServer {
   void handle_unsubscribe(const std::string& peer, Peer& p, std::string_view body);
   void handle_list_topics(const std::string& peer, std::string_view body);
   void handle_delete_topic(const std::string& peer, std::string_view body);
+  void handle_create_topic(const std::string& peer, std::string_view body);
   // Queues and groups: broker_server_queues.cpp.
   void handle_receive(const std::string& peer, Peer& p, std::string_view body);
   void handle_settle(const std::string& peer, Peer& p, std::string_view body);

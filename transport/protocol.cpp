@@ -43,6 +43,8 @@ std::string_view command_name(Command c) {
       return "TOPIC_LIST";
     case Command::kDeleteTopic:
       return "DELETE_TOPIC";
+    case Command::kCreateTopic:
+      return "CREATE_TOPIC";
     case Command::kStats:
       return "STATS";
     case Command::kStatsReply:
@@ -296,13 +298,28 @@ Result<StatsReply> decode_fields(Reader& r) {
   }
   return r.finish(std::move(m));
 }
+namespace {
+// [compact, tombstone_retention_ms], as TOPIC_LIST and CREATE_TOPIC carry settings.
+void pack_topic_settings(Writer& w, const TopicSettings& s) {
+  w.pk.pack(s.compact);
+  w.pk.pack(static_cast<uint64_t>(s.tombstone_retention_ms));
+}
+TopicSettings read_topic_settings(Reader& r) {
+  TopicSettings s;
+  s.compact = r.boolean("compact");
+  uint64_t retention = r.u64("tombstone_retention_ms");
+  if (retention > uint64_t{INT64_MAX}) r.fail("tombstone_retention_ms is out of range");
+  s.tombstone_retention_ms = static_cast<int64_t>(retention);
+  return s;
+}
+}  // namespace
 template <>
 Result<TopicList> decode_fields(Reader& r) {
   TopicList m;
   m.req_id = r.u64("req_id");
   if (const msgpack::object* a = r.array("topics")) {
     for (const auto& o : std::span(a->via.array.ptr, a->via.array.size)) {
-      Reader t(o, 6, "topic");
+      Reader t(o, 8, "topic");
       TopicInfo info;
       info.name = t.str("name");
       info.earliest_offset = t.u64("earliest");
@@ -310,6 +327,7 @@ Result<TopicList> decode_fields(Reader& r) {
       info.bytes = t.u64("bytes");
       info.first_ts = t.i64("first_ts");
       info.last_ts = t.i64("last_ts");
+      info.settings = read_topic_settings(t);
       if (auto checked = t.finish(0); !checked) r.fail(checked.error().message);
       m.topics.push_back(std::move(info));
     }
@@ -321,6 +339,14 @@ Result<DeleteTopic> decode_fields(Reader& r) {
   DeleteTopic m;
   m.req_id = r.u64("req_id");
   m.name = r.str("name");
+  return r.finish(std::move(m));
+}
+template <>
+Result<CreateTopic> decode_fields(Reader& r) {
+  CreateTopic m;
+  m.req_id = r.u64("req_id");
+  m.name = r.str("name");
+  m.settings = read_topic_settings(r);
   return r.finish(std::move(m));
 }
 
@@ -343,6 +369,7 @@ template Result<TopicList> decode(std::string_view);
 template Result<Stats> decode(std::string_view);
 template Result<StatsReply> decode(std::string_view);
 template Result<DeleteTopic> decode(std::string_view);
+template Result<CreateTopic> decode(std::string_view);
 
 Message encode(const Hello& m) {
   Writer w(Hello::kCommand, Hello::kFields);
@@ -466,13 +493,14 @@ Message encode(const TopicList& m) {
   w.pk.pack(m.req_id);
   w.pk.pack_array(static_cast<uint32_t>(m.topics.size()));
   for (const TopicInfo& t : m.topics) {
-    w.pk.pack_array(6);
+    w.pk.pack_array(8);
     w.pk.pack(t.name);
     w.pk.pack(t.earliest_offset);
     w.pk.pack(t.next_offset);
     w.pk.pack(t.bytes);
     w.pk.pack(t.first_ts);
     w.pk.pack(t.last_ts);
+    pack_topic_settings(w, t.settings);
   }
   return std::move(w.m);
 }
@@ -480,6 +508,13 @@ Message encode(const DeleteTopic& m) {
   Writer w(DeleteTopic::kCommand, DeleteTopic::kFields);
   w.pk.pack(m.req_id);
   w.pk.pack(m.name);
+  return std::move(w.m);
+}
+Message encode(const CreateTopic& m) {
+  Writer w(CreateTopic::kCommand, CreateTopic::kFields);
+  w.pk.pack(m.req_id);
+  w.pk.pack(m.name);
+  pack_topic_settings(w, m.settings);
   return std::move(w.m);
 }
 

@@ -42,8 +42,10 @@ enum class Command : uint8_t {
   kNotice = 12,       // b->c [sub_id, text]
   kUnsubscribe = 13,  // c->b [req_id, sub_id]
   kListTopics = 16,   // c->b [req_id, pattern]
-  kTopicList = 17,    // b->c [req_id, [[name, earliest, next, bytes, first_ts, last_ts]...]]
+  kTopicList = 17,    // b->c [req_id, [[name, earliest, next, bytes, first_ts, last_ts,
+                      //                  compact, tombstone_retention_ms]...]]
   kDeleteTopic = 18,  // c->b [req_id, name] -> OK or ERROR
+  kCreateTopic = 42,  // c->b [req_id, name, compact, tombstone_retention_ms] -> OK or ERROR
   kError = 15,        // b->c [req_id, code, text]  req_id 0: not tied to a request
   // Queues and groups (docs/PROTOCOL.md §12a, docs/QUEUES.md)
   kReceive = 19,   // c->b [req_id, topic, group, max, lock_ms, mode, wait_ms]
@@ -222,6 +224,13 @@ struct DeleteTopic {
   uint64_t req_id = 0;
   std::string name;
 };
+struct CreateTopic {
+  static constexpr Command kCommand = Command::kCreateTopic;
+  static constexpr uint32_t kFields = 4;
+  uint64_t req_id = 0;
+  std::string name;
+  TopicSettings settings;
+};
 struct ErrorReply {
   static constexpr Command kCommand = Command::kError;
   static constexpr uint32_t kFields = 3;
@@ -391,6 +400,7 @@ Message encode(const TopicList&);
 Message encode(const Stats&);
 Message encode(const StatsReply&);
 Message encode(const DeleteTopic&);
+Message encode(const CreateTopic&);
 Message encode(const Receive&);
 Message encode(const Received&);
 Message encode(const Settle&);

@@ -57,6 +57,12 @@ class Reader {
     if (o) fail(fmt::format("{} is not a string", field));
     return {};
   }
+  bool boolean(std::string_view field) {
+    const msgpack::object* o = next(field);
+    if (o && o->type == msgpack::type::BOOLEAN) return o->via.boolean;
+    if (o) fail(fmt::format("{} is not a bool", field));
+    return false;
+  }
   const msgpack::object* array(std::string_view field) {
     const msgpack::object* o = next(field);
     if (o && o->type != msgpack::type::ARRAY) fail(fmt::format("{} is not an array", field));
