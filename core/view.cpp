@@ -246,22 +246,18 @@ void View::fold(const EnvelopeView& m) {
   FieldValue k = key_.value(m, key_scratch_);
   if (k.is_null()) return;
   key_text(k, key_text_);
-  if (value_) {
-    FieldValue v = value_->value(m, value_scratch_);
-    reduce(key_text_, v, v.is_null());
-  } else {
-    reduce(key_text_, FieldValue::string(m.payload), m.payload.empty());
+  if (is_tombstone(m)) {
+    table_.erase(key_text_);
+    return;
   }
+  reduce(key_text_, value_ ? value_->value(m, value_scratch_) : FieldValue::string(m.payload));
 }
 
-void View::reduce(std::string_view key, const FieldValue& value, bool tombstone) {
+void View::reduce(std::string_view key, const FieldValue& value) {
   bool inserted = false;
   switch (spec_.reduce) {
     case Reducer::kLast: {
-      if (tombstone) {
-        table_.erase(key);
-        return;
-      }
+      if (value.is_null()) return;
       ViewValue& e = table_.find_or_insert(key, inserted);
       switch (value.type) {
         case FieldValue::Type::kBool:
@@ -307,10 +303,6 @@ void View::reduce(std::string_view key, const FieldValue& value, bool tombstone)
       return;
     }
     case Reducer::kMerge: {
-      if (tombstone) {
-        table_.erase(key);
-        return;
-      }
       if (value.type != FieldValue::Type::kComposite && value.type != FieldValue::Type::kString)
         return;
       Json patch = Json::parse(value.s, nullptr, false);

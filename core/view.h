@@ -5,19 +5,21 @@
 //
 // Per message: the --filter must hold (when given); the --key expression
 // gives the key (NULL: the message is skipped; numbers and booleans as their
-// text, a JSON object or array as JSON text); the --value expression gives
-// the value (without one: the payload). The reducer then changes the key's
-// entry:
-//   last   the value; NULL (or, without --value, an empty payload) deletes
-//          the key. Without --value, a payload that is a JSON object or
-//          array is kept as JSON, anything else as text.
+// text, a JSON object or array as JSON text). A tombstone (is_tombstone in
+// core/envelope_view.h: a message key, an empty payload and the header
+// `tombstone:=true`) deletes that key, whatever the reducer. Otherwise the
+// --value expression gives the value (without one: the payload; an empty
+// payload is the empty text, not a deletion) and the reducer changes the
+// key's entry; a NULL value leaves it as it is:
+//   last   the value. Without --value, a payload that is a JSON object or
+//          array is kept as JSON, anything else (the empty payload too) as text.
 //   count  the number of messages whose value is not NULL
 //   sum    the sum of the numeric values (numbers, or strings spelling one);
-//   min    others are skipped. Integers stay integers until a sum overflows.
-//   max
+//   min    others (the empty text too) are skipped. Integers stay integers
+//   max    until a sum overflows.
 //   merge  JSON objects merged field by field (RFC 7386 merge patch: a null
-//          field deletes that field, objects merge recursively); NULL or an
-//          empty payload deletes the key; a value that is no object is skipped.
+//          field deletes that field, objects merge recursively); a value that
+//          is no object (the empty payload too) is skipped.
 //
 // Not thread-safe.
 #pragma once
@@ -115,7 +117,7 @@ class View {
 
  private:
   View(ViewSpec spec, std::optional<Filter> filter, Filter key, std::optional<Filter> value);
-  void reduce(std::string_view key, const FieldValue& value, bool tombstone);
+  void reduce(std::string_view key, const FieldValue& value);
 
   ViewSpec spec_;
   std::optional<Filter> filter_;

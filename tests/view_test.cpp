@@ -40,6 +40,10 @@ Envelope event(uint64_t offset, std::optional<std::string> key, std::string payl
   return e;
 }
 
+Envelope tombstone(uint64_t offset, std::string key) {
+  return event(offset, std::move(key), "", {{"tombstone", true}});
+}
+
 std::string get_text(const View& v, std::string_view key) {
   const ViewValue* value = v.get(key);
   return value ? format_view_value(*value) : "<absent>";
@@ -80,7 +84,7 @@ TEST_CASE("view: bad expressions are usage errors with the parser's caret") {
   CHECK(*parse_reducer("merge") == Reducer::kMerge);
 }
 
-TEST_CASE("view: last keeps the latest value per key; an empty payload deletes it") {
+TEST_CASE("view: last keeps the latest value per key; a tombstone deletes it") {
   View v = make_view("sys.key", Reducer::kLast);
   fold(v, event(0, "a", "one"));
   fold(v, event(1, "b", R"({"x":1})"));
@@ -90,11 +94,60 @@ TEST_CASE("view: last keeps the latest value per key; an empty payload deletes i
   CHECK(v.get("b")->type == ViewValue::Type::kJson);
   CHECK(view_value_json(*v.get("b")) == R"({"x":1})");
   CHECK(view_value_json(*v.get("a")) == R"("two")");
-  fold(v, event(4, "a", ""));
+  fold(v, event(4, "a", ""));  // no tombstone header: the empty text
+  REQUIRE(v.get("a") != nullptr);
+  CHECK(v.get("a")->type == ViewValue::Type::kString);
+  CHECK(view_value_json(*v.get("a")) == R"("")");
+  fold(v, event(5, "a", "x", {{"tombstone", true}}));  // a payload: no tombstone
+  CHECK(get_text(v, "a") == "x");
+  fold(v, event(6, "a", "", {{"tombstone", std::string("true")}}));  // text, not a bool
+  CHECK(get_text(v, "a") == "");
+  fold(v, tombstone(7, "a"));
   CHECK(v.get("a") == nullptr);
   CHECK(v.size() == 1);
-  CHECK(v.next_offset("t.a") == 5);
+  CHECK(v.next_offset("t.a") == 8);
   CHECK(v.next_offset("t.b") == 0);
+}
+
+TEST_CASE("view: a tombstone deletes the key whatever the reducer; NULL values change nothing") {
+  for (Reducer r : {Reducer::kLast, Reducer::kCount, Reducer::kSum, Reducer::kMin, Reducer::kMax,
+                    Reducer::kMerge}) {
+    INFO(reducer_name(r));
+    View v = make_view("sys.key", r, r == Reducer::kMerge ? "" : "payload.n");
+    fold(v, event(0, "a", R"({"n":4})"));
+    fold(v, event(1, "b", R"({"n":5})"));
+    std::string before = get_text(v, "a");
+    CHECK(before != "<absent>");
+    fold(v, event(2, "a", R"({"m":1})"));  // payload.n is NULL
+    if (r != Reducer::kMerge) CHECK(get_text(v, "a") == before);
+    fold(v, tombstone(3, "a"));
+    CHECK(v.get("a") == nullptr);
+    CHECK(v.get("b") != nullptr);
+    fold(v, event(4, "a", R"({"n":7})"));  // a new life starts from nothing
+    CHECK(get_text(v, "a") == (r == Reducer::kCount   ? "1"
+                               : r == Reducer::kMerge ? R"({"n":7})"
+                                                      : "7"));
+  }
+  // The key is the --key expression's: a header here, not the message key.
+  View by_header = make_view("account", Reducer::kSum, "payload.n");
+  fold(by_header, event(0, "x", R"({"n":1})", {{"account", std::string("acct-1")}}));
+  fold(by_header, event(1, "x", "", {{"account", std::string("acct-1")}, {"tombstone", true}}));
+  CHECK(by_header.get("acct-1") == nullptr);
+  // A filter applies to tombstones too.
+  View filtered = make_view("sys.key", Reducer::kLast, "", "region = 'eu'");
+  fold(filtered, event(0, "a", "v", {{"region", std::string("eu")}}));
+  fold(filtered, tombstone(1, "a"));
+  CHECK(get_text(filtered, "a") == "v");
+  fold(filtered, event(2, "a", "", {{"region", std::string("eu")}, {"tombstone", true}}));
+  CHECK(filtered.get("a") == nullptr);
+  // As README "Views" suggests: let tombstones through a filter on the payload.
+  View orders =
+      make_view("sys.key", Reducer::kLast, "", "payload.type = 'order' OR tombstone = TRUE");
+  fold(orders, event(0, "a", R"({"type":"order"})"));
+  fold(orders, event(1, "b", R"({"type":"order"})"));
+  fold(orders, tombstone(2, "a"));
+  CHECK(orders.get("a") == nullptr);
+  CHECK(orders.get("b") != nullptr);
 }
 
 TEST_CASE("view: key and value expressions use the filter's operands and arithmetic") {
@@ -131,13 +184,14 @@ TEST_CASE("view: count, sum, min and max skip values that are no number") {
   CHECK(big.get("a")->type == ViewValue::Type::kDouble);
 }
 
-TEST_CASE("view: merge merges JSON objects; null deletes a field, empty the key") {
+TEST_CASE("view: merge merges JSON objects; null deletes a field, a tombstone the key") {
   View v = make_view("sys.key", Reducer::kMerge);
   fold(v, event(0, "a", R"({"name":"ann","city":"Oslo","tags":{"x":1}})"));
   fold(v, event(1, "a", R"({"city":null,"age":3,"tags":{"y":2}})"));
   fold(v, event(2, "a", "not json"));
+  fold(v, event(3, "a", ""));  // no object: skipped
   CHECK(get_text(v, "a") == R"({"age":3,"name":"ann","tags":{"x":1,"y":2}})");
-  fold(v, event(3, "a", ""));
+  fold(v, tombstone(4, "a"));
   CHECK(v.get("a") == nullptr);
 }
 
@@ -187,8 +241,23 @@ TEST_CASE("view: randomized events fold as an independent fold says") {
     if (rng() % 20) key = fmt::format("k{}", rng() % 97);
     Headers headers;
     if (rng() % 5) headers.emplace_back("amount", static_cast<int64_t>(rng() % 2001) - 1000);
+    // Tombstones, and messages that look like one but are not: an empty
+    // payload alone, or the header on a payload, or the header as text.
+    switch (rng() % 8) {
+      case 0:
+        headers.emplace_back("tombstone", true);
+        break;
+      case 1:
+        headers.emplace_back("Tombstone", std::string("true"));
+        break;
+      case 2:
+        headers.emplace_back("tombstone", false);
+        break;
+      default:
+        break;
+    }
     std::string payload;
-    if (rng() % 10) {  // else a tombstone: an empty payload
+    if (rng() % 4) {  // else an empty payload
       Json j = Json::object();
       for (const char* field : {"a", "b", "c"}) {
         switch (rng() % 4) {
@@ -215,22 +284,33 @@ TEST_CASE("view: randomized events fold as an independent fold says") {
   std::map<std::string, int64_t> count, sum;
   std::map<std::string, double> min, max;
   std::map<std::string, Json> merged;
+  size_t tombstones = 0;
   for (const Envelope& e : events) {
     if (!e.key) continue;
     const std::string& k = *e.key;
-    count[k]++;
-    if (e.payload.empty()) {
+    const HeaderValue* flag = find_header(e.headers, "tombstone");
+    if (e.payload.empty() && flag && *flag == HeaderValue(true)) {
+      ++tombstones;
       last.erase(k);
+      count.erase(k);
+      sum.erase(k);
+      min.erase(k);
+      max.erase(k);
       merged.erase(k);
-    } else {
-      last[k] = e.payload;
+      continue;
+    }
+    last[k] = e.payload;  // the empty payload too, as the empty text
+    count[k]++;
+    if (!e.payload.empty()) {
       merge_into(merged[k], Json::parse(e.payload));
       double n = Json::parse(e.payload)["n"].get<double>();
       min[k] = min.count(k) ? std::min(min[k], n) : n;
       max[k] = max.count(k) ? std::max(max[k], n) : n;
     }
-    if (!e.headers.empty()) sum[k] += std::get<int64_t>(e.headers[0].second);
+    if (const HeaderValue* amount = find_header(e.headers, "amount"))
+      sum[k] += std::get<int64_t>(*amount);
   }
+  CHECK(tombstones > 100);
 
   View v_last = make_view("sys.key", Reducer::kLast);
   View v_count = make_view("sys.key", Reducer::kCount);
@@ -247,7 +327,7 @@ TEST_CASE("view: randomized events fold as an independent fold says") {
   for (const auto& [k, n] : count) CHECK(v_count.get(k)->i == n);
   REQUIRE(v_sum.size() == sum.size());
   for (const auto& [k, n] : sum) CHECK(v_sum.get(k)->i == n);
-  // min/max keep keys whose value was ever numeric, tombstones included.
+  // min/max keep keys whose value was numeric since the last tombstone.
   REQUIRE(v_min.size() == min.size());
   for (const auto& [k, n] : min) CHECK(v_min.get(k)->d == n);
   REQUIRE(v_max.size() == max.size());
