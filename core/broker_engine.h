@@ -244,7 +244,8 @@ class BrokerEngine {
   // Folds at most `budget` messages into views; true when more are waiting.
   bool fold_views(size_t budget);
   bool has_view_work() const;
-  // Writes view snapshots due (all changed ones with `force`).
+  // Queues view snapshots due for the background writer; with `force`, all
+  // changed ones, and waits until they are on disk.
   Status save_views(int64_t now_ms, bool force);
 
  private:

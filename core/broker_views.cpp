@@ -33,7 +33,7 @@ bool BrokerEngine::has_view_work() const {
 }
 
 Status BrokerEngine::save_views(int64_t now, bool force) {
-  return view_set_->save(now, force);
+  return force ? view_set_->save_all(now) : view_set_->save(now);
 }
 
 }  // namespace eda

@@ -115,7 +115,8 @@ Json json_of(const ViewValue& v) {
 
 }  // namespace
 
-void pack_view_value(msgpack::packer<msgpack::sbuffer>& pk, const ViewValue& v) {
+template <class Stream>
+void pack_view_value(msgpack::packer<Stream>& pk, const ViewValue& v) {
   pk.pack_array(2);
   pk.pack(static_cast<uint8_t>(v.type));
   switch (v.type) {
@@ -168,7 +169,8 @@ ViewValue unpack_view_value(const msgpack::object& o) {
   return v;
 }
 
-void pack_view_spec(msgpack::packer<msgpack::sbuffer>& pk, const ViewSpec& s) {
+template <class Stream>
+void pack_view_spec(msgpack::packer<Stream>& pk, const ViewSpec& s) {
   pk.pack(s.name);
   pk.pack(s.from);
   pk.pack(s.key);
@@ -176,6 +178,11 @@ void pack_view_spec(msgpack::packer<msgpack::sbuffer>& pk, const ViewSpec& s) {
   pk.pack(s.value);
   pk.pack(reducer_name(s.reduce));
 }
+
+template void pack_view_value(msgpack::packer<msgpack::sbuffer>&, const ViewValue&);
+template void pack_view_value(msgpack::packer<StringStream>&, const ViewValue&);
+template void pack_view_spec(msgpack::packer<msgpack::sbuffer>&, const ViewSpec&);
+template void pack_view_spec(msgpack::packer<StringStream>&, const ViewSpec&);
 
 std::string_view reducer_name(Reducer r) {
   return kReducerNames[static_cast<size_t>(r)];
@@ -336,8 +343,17 @@ void View::clear() {
 }
 
 std::string View::snapshot() const {
-  msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> pk(buf);
+  SnapshotProgress p;
+  begin_snapshot(p);
+  add_to_snapshot(p, SIZE_MAX);
+  return std::move(p.bytes);
+}
+
+void View::begin_snapshot(SnapshotProgress& p) const {
+  p.bytes.clear();
+  p.next = 0;
+  StringStream out{p.bytes};
+  msgpack::packer<StringStream> pk(out);
   pk.pack_array(6);
   pk.pack(kViewMagic);
   pk.pack(kViewFormat);
@@ -346,13 +362,25 @@ std::string View::snapshot() const {
   pk.pack(next_);
   pk.pack(folded_);
   pk.pack_array(static_cast<uint32_t>(table_.size()));
-  for (const auto& [k, v] : table_.entries()) {
+}
+
+bool View::add_to_snapshot(SnapshotProgress& p, size_t max) const {
+  StringStream out{p.bytes};
+  msgpack::packer<StringStream> pk(out);
+  const auto& entries = table_.entries();
+  size_t first = p.next, end = first + std::min(max, entries.size() - first);
+  for (; p.next < end; ++p.next) {
+    const auto& [k, v] = entries[p.next];
     pk.pack_array(2);
     pk.pack_bin(static_cast<uint32_t>(k.size()));
     pk.pack_bin_body(k.data(), static_cast<uint32_t>(k.size()));
     pack_view_value(pk, v);
   }
-  return std::string(buf.data(), buf.size());
+  // After the first slice, room for the rest as big as it: growing a big
+  // string later would copy it whole within one slice.
+  if (first == 0 && p.next > 0 && p.next < entries.size())
+    p.bytes.reserve(p.bytes.size() / p.next * entries.size() * 9 / 8);
+  return p.next == entries.size();
 }
 
 Result<View> View::from_snapshot(std::string_view bytes) {

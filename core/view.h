@@ -75,11 +75,14 @@ std::string format_view_value(const ViewValue& v);
 std::string view_value_json(const ViewValue& v);
 
 // A value as msgpack: [type, value] (docs/PROTOCOL.md "Views"). Unpacking
-// throws std::exception on anything else.
-void pack_view_value(msgpack::packer<msgpack::sbuffer>& pk, const ViewValue& v);
+// throws std::exception on anything else. Stream: msgpack::sbuffer or
+// StringStream (core/envelope_codec.h).
+template <class Stream>
+void pack_view_value(msgpack::packer<Stream>& pk, const ViewValue& v);
 // The definition as six strings: name, from, key, filter, value, reduce
 // (the wire's CREATE_VIEW fields, and a snapshot's).
-void pack_view_spec(msgpack::packer<msgpack::sbuffer>& pk, const ViewSpec& spec);
+template <class Stream>
+void pack_view_spec(msgpack::packer<Stream>& pk, const ViewSpec& spec);
 ViewValue unpack_view_value(const msgpack::object& o);
 
 class View {
@@ -113,6 +116,16 @@ class View {
 
   // The whole view as one msgpack document (docs/STORAGE.md "Views"), and back.
   std::string snapshot() const;
+  // The same document made in slices, so that a big table never holds the
+  // caller for long: begin_snapshot() writes all but the table's entries,
+  // each add_to_snapshot() appends up to `max` of them and says whether all
+  // are in. The view must not change in between (ViewSet stops folding it).
+  struct SnapshotProgress {
+    std::string bytes;
+    size_t next = 0;  // the next entry to add
+  };
+  void begin_snapshot(SnapshotProgress& p) const;
+  bool add_to_snapshot(SnapshotProgress& p, size_t max) const;
   static Result<View> from_snapshot(std::string_view bytes);
 
  private:

@@ -3,7 +3,10 @@
 // (docs/STORAGE.md "Views"). The engine owns one and feeds it in bounded
 // steps, so catching up on a long log never blocks its loop for long.
 //
-// Single-threaded, like the engine.
+// Single-threaded, like the engine. Snapshots are serialized on the caller's
+// thread, so the table and the offsets in one are of the same moment: in
+// slices of kSnapshotSlice entries per fold() call, during which that view
+// is not folded (it does not change). A SnapshotWriter's thread writes them.
 #pragma once
 
 #include <map>
@@ -15,7 +18,9 @@
 
 #include "core/envelope_view.h"
 #include "core/file.h"
+#include "core/latency_histogram.h"
 #include "core/result.h"
+#include "core/snapshot_writer.h"
 #include "core/topic_log.h"
 #include "core/view.h"
 
@@ -61,23 +66,40 @@ class ViewSet {
   // remain. A view ahead of a topic's log (the topic was deleted and made
   // again, or lost an unsynced tail) is rebuilt.
   bool fold(std::span<const ViewSource> topics, size_t budget);
-  // Whether fold() may have work: set by notify(), create() and rebuild().
+  // Whether fold() may have work: set by notify(), create() and rebuild(),
+  // and while a snapshot is being made.
   bool has_work() const { return work_; }
   void notify() { work_ = true; }
 
-  // Writes the snapshot of each view changed since its last one (all of
-  // them with `force`), at most once per `interval_ms` per view otherwise.
-  Status save(int64_t now_ms, bool force, int64_t interval_ms = 5000);
+  // Starts the snapshot of each view changed since its last one, at most
+  // once per `interval_ms` per view; fold() makes the rest of a big one, and
+  // the background writer writes each when it is complete. Returns at once; the status reports
+  // writes that failed since the last call (those views are saved again next time). With -v, also
+  // logs each view's fold delay (a message's fold time minus its publish time `ts`, ±1 ms) over the
+  // messages folded since the last such line.
+  Status save(int64_t now_ms, int64_t interval_ms = 5000);
+  // Saves every changed view and waits until all snapshots are on disk
+  // (a clean shutdown).
+  Status save_all(int64_t now_ms);
 
  private:
   struct Entry {
     View view;
     bool dirty = true;
     int64_t saved_ms = 0;
+    std::optional<View::SnapshotProgress> snapshot;  // being made
+    double snapshot_ms = 0;                          // spent making it so far
+    LatencyHistogram fold_delay;                     // since the last report
+    int64_t reported_ms = 0;
   };
-  ViewSet(FileSystem& fs, std::optional<std::string> dir) : fs_(fs), dir_(std::move(dir)) {}
+  void report_fold_delay(Entry& e, int64_t now_ms, int64_t interval_ms);
+  ViewSet(FileSystem& fs, std::optional<std::string> dir);
   std::string path_of(const std::string& name) const;
-  Status write_snapshot(Entry& e);
+  void start_snapshot(Entry& e, int64_t now_ms);
+  // Adds up to `max` entries to `e`'s snapshot; hands it to the writer when complete.
+  void continue_snapshot(Entry& e, size_t max);
+  // Failed background writes: logged, their views marked changed again.
+  Status take_failures();
   // Folds `view` over `topic` up to `budget` messages; returns how many it read.
   size_t fold_topic(Entry& e, const ViewSource& topic, size_t budget);
 
@@ -88,6 +110,7 @@ class ViewSet {
   size_t rotation_ = 0;
   std::vector<StoredRecord> records_;
   EnvelopeViewer viewer_;
+  std::unique_ptr<SnapshotWriter> writer_;  // with a `dir_`; last, so it finishes first
 };
 
 }  // namespace eda
