@@ -228,6 +228,18 @@ check_eq "$RC" 0 "drop"
 run "$EDATOOL" view get last acct-1
 check_error 1 "no view named 'last'" "a dropped view is gone"
 check_eq "$(ls "$DATA/default/.views" | tr '\n' ' ')" "merge.view sum.view " "its snapshot is gone"
+
+# --- a clean shutdown waits for the snapshots of what was just folded ---
+events "$WORK/c.jsonl" 50000 3 3
+"$EDATOOL" pub pay.eu --json <"$WORK/c.jsonl"
+wait_until 10 caught_up sum $((stored + 3)) || fail "sum did not fold the last 3"
+"$EDATOOL" view list sum --format json >"$WORK/before-stop"
 stop_broker "$BROKER_PID" broker2
+start_broker_at broker3 "$URL" --data "$DATA"
+check_contains "$(cat "$WORK/broker3.log")" "keys from the snapshot; folding on from pay.eu:$((stored + 3))" \
+  "the snapshot written at shutdown holds everything folded"
+run "$EDATOOL" view list sum --format json
+check_eq "$OUT" "$(cat "$WORK/before-stop")" "the table after a clean restart"
+stop_broker "$BROKER_PID" broker3
 
 finish
