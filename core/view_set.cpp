@@ -118,10 +118,15 @@ void ViewSet::topic_deleted(std::string_view topic) {
 Status ViewSet::rebuild(const std::string& name) {
   auto it = views_.find(name);
   if (it == views_.end()) return unknown_view(name);
-  it->second->snapshot.reset();
-  it->second->view.clear();
-  it->second->dirty = true;
+  Entry& e = *it->second;
+  e.snapshot.reset();
+  e.view.clear();
+  e.dirty = true;
   work_ = true;
+  // The emptied view replaces its snapshot now (a small write, queued after
+  // any older one), so that a crash does not bring back the old table and
+  // offsets, e.g. those of a topic that was deleted.
+  if (dir_) start_snapshot(e, e.saved_ms);
   return ok_status();
 }
 

@@ -52,8 +52,9 @@ class ViewSet {
   // A new view folds from each topic's earliest message. The same spec again
   // is fine; another spec under the same name is kConflict.
   Status create(const ViewSpec& spec);
-  Status drop(const std::string& name);     // kNotFound when there is none
-  Status rebuild(const std::string& name);  // forgets the table; folds all again
+  Status drop(const std::string& name);  // kNotFound when there is none
+  // Forgets the table (on disk too, without waiting); folds all again.
+  Status rebuild(const std::string& name);
   // A topic was deleted: every view that read it is rebuilt, so that it
   // holds nothing of the deleted messages and reads a new topic of that name
   // from its start.
