@@ -11,8 +11,9 @@ namespace {
 
 constexpr std::string_view kViewSuffix = ".view";
 constexpr std::string_view kViewTmpSuffix = ".view.tmp";
-// Table entries serialized per fold() round: about 2.5 ms at the 50 ns an
-// entry takes (1M keys: 45-55 ms in one go, measured in docs/PERFORMANCE.md).
+// Table entries serialized per fold() round: 1-2.5 ms at the 20-50 ns an
+// entry takes (docs/PERFORMANCE.md "Snapshots of a big view": 1M keys held
+// the loop 42-56 ms in one go).
 constexpr size_t kSnapshotSlice = 50000;
 
 Result<std::string> read_view_file(FileSystem& fs, const std::string& path) {
