@@ -23,14 +23,19 @@ void LatestOffsets::add(const StoredRecord& r) {
 }
 
 bool LatestOffsets::keeps(const StoredRecord& r, int64_t tombstone_horizon_ms) {
-  last_kept_tombstone_ = false;
   auto v = viewer_.view(r.body);
   if (!v || !v->key) return true;
   auto it = latest_.find(*v->key);
   if (it != latest_.end() && it->second != r.offset) return false;
   if (!is_tombstone(*v)) return true;
-  last_kept_tombstone_ = v->ts >= tombstone_horizon_ms;
-  return last_kept_tombstone_;
+  if (v->ts < tombstone_horizon_ms) return false;
+  oldest_kept_tombstone_ = std::min(oldest_kept_tombstone_.value_or(v->ts), v->ts);
+  return true;
+}
+
+std::optional<int64_t> LatestOffsets::next_tombstone_expiry(int64_t retention_ms) const {
+  if (!oldest_kept_tombstone_) return std::nullopt;
+  return *oldest_kept_tombstone_ + retention_ms + 1;
 }
 
 namespace {
@@ -160,16 +165,10 @@ Result<CompactionResult> compact_segments(FileSystem& fs, const CompactionJob& j
     Status written = ok_status();
     Status read = for_each_record(fs, job.dir, segment, cancel, [&](const StoredRecord& r) {
       ++result.records_read;
-      if (!latest.keeps(r, job.tombstone_horizon_ms)) {
+      if (!latest.keeps(r, job.tombstone_horizon_ms))
         ++group->removed;
-        return;
-      }
-      if (latest.last_kept_tombstone()) {
-        int64_t expiry = r.ts + job.tombstone_retention_ms;
-        result.next_tombstone_expiry =
-            std::min(result.next_tombstone_expiry.value_or(expiry), expiry);
-      }
-      if (written) written = group->writer.add(r);
+      else if (written)
+        written = group->writer.add(r);
     });
     if (!read) return abandon(read.error());
     if (!written) return abandon(written.error());
@@ -189,6 +188,7 @@ Result<CompactionResult> compact_segments(FileSystem& fs, const CompactionJob& j
     }
     group.reset();
   }
+  result.next_tombstone_expiry = latest.next_tombstone_expiry(job.tombstone_retention_ms);
   return result;
 }
 

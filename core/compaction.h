@@ -29,9 +29,9 @@ class LatestOffsets {
   // Whether compaction keeps `r`: it has no key, or it is its key's newest
   // record and not a tombstone published before `tombstone_horizon_ms`.
   bool keeps(const StoredRecord& r, int64_t tombstone_horizon_ms);
-  // After keeps(r) said yes: whether r was a tombstone (its ts decides when
-  // the next pass may remove it).
-  bool last_kept_tombstone() const { return last_kept_tombstone_; }
+  // When the oldest tombstone keeps() kept may go: its ts + `retention` + 1
+  // (a pass then finds it older than its horizon); none when it kept none.
+  std::optional<int64_t> next_tombstone_expiry(int64_t retention_ms) const;
   size_t keys() const { return latest_.size(); }
 
  private:
@@ -42,7 +42,7 @@ class LatestOffsets {
   };
   EnvelopeViewer viewer_;
   std::unordered_map<std::string, uint64_t, KeyHash, std::equal_to<>> latest_;
-  bool last_kept_tombstone_ = false;
+  std::optional<int64_t> oldest_kept_tombstone_;  // its ts
 };
 
 // A sealed segment: offsets [base, end).

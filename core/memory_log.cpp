@@ -77,19 +77,13 @@ CompactionResult MemoryLog::compact_in_place(int64_t tombstone_horizon_ms,
   result.records_read = records_.size();
   result.bytes_before = bytes_;
   std::erase_if(records_, [&](const Record& r) {
-    if (!latest.keeps({r.offset, r.ts, r.body}, tombstone_horizon_ms)) {
-      bytes_ -= r.body.size();
-      ++result.records_removed;
-      return true;
-    }
-    if (latest.last_kept_tombstone()) {
-      int64_t expiry = r.ts + tombstone_retention_ms;
-      result.next_tombstone_expiry =
-          std::min(result.next_tombstone_expiry.value_or(expiry), expiry);
-    }
-    return false;
+    if (latest.keeps({r.offset, r.ts, r.body}, tombstone_horizon_ms)) return false;
+    bytes_ -= r.body.size();
+    ++result.records_removed;
+    return true;
   });
   result.bytes_after = bytes_;
+  result.next_tombstone_expiry = latest.next_tombstone_expiry(tombstone_retention_ms);
   return result;
 }
 

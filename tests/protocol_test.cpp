@@ -231,9 +231,9 @@ TEST_CASE("protocol: LIST_TOPICS, TOPIC_LIST and DELETE_TOPIC round trip", "[pro
   CHECK(l.pattern == "orders.>");
   TopicList t;
   t.req_id = 5;
-  t.topics = {{"a", 0, 10, 1234, 1'714'564'800'000, 1'714'564'900'000},
-              {"b.c", 7, 7, 0, 0, 0},
-              {"neg", 1, 2, 3, -5, -1}};
+  t.topics = {{"a", 0, 10, 1234, 1'714'564'800'000, 1'714'564'900'000, {}},
+              {"b.c", 7, 7, 0, 0, 0, {true, 5000}},
+              {"neg", 1, 2, 3, -5, -1, {false, 0}}};
   TopicList back = round_trip<TopicList>(encode(t));
   CHECK(back.req_id == 5);
   REQUIRE(back.topics.size() == t.topics.size());
@@ -245,11 +245,18 @@ TEST_CASE("protocol: LIST_TOPICS, TOPIC_LIST and DELETE_TOPIC round trip", "[pro
     CHECK(back.topics[i].bytes == t.topics[i].bytes);
     CHECK(back.topics[i].first_ts == t.topics[i].first_ts);
     CHECK(back.topics[i].last_ts == t.topics[i].last_ts);
+    CHECK(back.topics[i].settings == t.topics[i].settings);
   }
   CHECK(round_trip<TopicList>(encode(TopicList{6, {}})).topics.empty());
   DeleteTopic d = round_trip<DeleteTopic>(encode(DeleteTopic{9, "orders.eu"}));
   CHECK(d.req_id == 9);
   CHECK(d.name == "orders.eu");
+  CreateTopic c = round_trip<CreateTopic>(encode(CreateTopic{10, "customers", {true, 60'000}}));
+  CHECK(c.req_id == 10);
+  CHECK(c.name == "customers");
+  CHECK(c.settings.compact);
+  CHECK(c.settings.tombstone_retention_ms == 60'000);
+  CHECK_FALSE(round_trip<CreateTopic>(encode(CreateTopic{11, "plain", {}})).settings.compact);
 }
 
 TEST_CASE("protocol: STATS and STATS_REPLY round trip, counters in order", "[protocol]") {
@@ -549,6 +556,7 @@ TEST_CASE("protocol: each message carries its own command", "[protocol]") {
   CHECK(encode(ListTopics{}).command == Command::kListTopics);
   CHECK(encode(TopicList{}).command == Command::kTopicList);
   CHECK(encode(DeleteTopic{}).command == Command::kDeleteTopic);
+  CHECK(encode(CreateTopic{}).command == Command::kCreateTopic);
   CHECK(encode(Receive{}).command == Command::kReceive);
   CHECK(encode(Received{}).command == Command::kReceived);
   CHECK(encode_received(1, {}, {}).command == Command::kReceived);
@@ -617,16 +625,16 @@ TEST_CASE("protocol: view commands round trip", "[protocol][views]") {
 // --- headers ---
 
 const Command kAllCommands[] = {
-    Command::kHello,       Command::kWelcome,   Command::kPing,          Command::kPong,
-    Command::kPublish,     Command::kConfirm,   Command::kSubscribe,     Command::kOk,
-    Command::kCredit,      Command::kDeliver,   Command::kEnd,           Command::kNotice,
-    Command::kUnsubscribe, Command::kError,     Command::kListTopics,    Command::kTopicList,
-    Command::kDeleteTopic, Command::kReceive,   Command::kReceived,      Command::kSettle,
-    Command::kSettled,     Command::kPeek,      Command::kCreateGroup,   Command::kDeleteGroup,
-    Command::kListGroups,  Command::kGroupList, Command::kCreateView,    Command::kDropView,
-    Command::kRebuildView, Command::kViewGet,   Command::kViewValue,     Command::kViewList,
-    Command::kViewRows,    Command::kViewStats, Command::kViewStatsList, Command::kStats,
-    Command::kStatsReply,
+    Command::kHello,       Command::kWelcome,     Command::kPing,          Command::kPong,
+    Command::kPublish,     Command::kConfirm,     Command::kSubscribe,     Command::kOk,
+    Command::kCredit,      Command::kDeliver,     Command::kEnd,           Command::kNotice,
+    Command::kUnsubscribe, Command::kError,       Command::kListTopics,    Command::kTopicList,
+    Command::kDeleteTopic, Command::kReceive,     Command::kReceived,      Command::kSettle,
+    Command::kSettled,     Command::kPeek,        Command::kCreateGroup,   Command::kDeleteGroup,
+    Command::kListGroups,  Command::kGroupList,   Command::kCreateView,    Command::kDropView,
+    Command::kRebuildView, Command::kViewGet,     Command::kViewValue,     Command::kViewList,
+    Command::kViewRows,    Command::kViewStats,   Command::kViewStatsList, Command::kStats,
+    Command::kStatsReply,  Command::kCreateTopic,
 };
 
 std::string header(uint8_t version, uint8_t command) {
@@ -719,6 +727,9 @@ Field uint_field(uint64_t v) {
 }
 Field str_field(std::string s) {
   return [s](Packer& p) { p.pack(s); };
+}
+Field bool_field(bool b) {
+  return [b](Packer& p) { p.pack(b); };
 }
 const Field kString = str_field("text");
 const Field kNegative = [](Packer& p) { p.pack(int64_t{-1}); };
@@ -921,13 +932,15 @@ TEST_CASE("protocol: LIST_TOPICS body with wrong fields", "[protocol]") {
 TEST_CASE("protocol: TOPIC_LIST body with wrong fields", "[protocol]") {
   const Field topics = [](Packer& p) {
     p.pack_array(1);
-    p.pack_array(6);
+    p.pack_array(8);
     p.pack(std::string("a"));
     p.pack(uint64_t{0});
     p.pack(uint64_t{1});
     p.pack(uint64_t{2});
     p.pack(int64_t{3});
     p.pack(int64_t{4});
+    p.pack(true);
+    p.pack(uint64_t{5});
   };
   check_field_errors<TopicList>({{"req_id", uint_field(1), kNil}, {"topics", topics, kEmptyMap}});
   struct Case {
@@ -935,17 +948,19 @@ TEST_CASE("protocol: TOPIC_LIST body with wrong fields", "[protocol]") {
     int index;
     Field bad;
   };
-  const std::vector<Case> cases = {{"name", 0, uint_field(1)}, {"earliest", 1, kNegative},
-                                   {"next", 2, kString},       {"bytes", 3, kFloat},
-                                   {"first_ts", 4, kString},   {"last_ts", 5, kNil}};
+  const std::vector<Case> cases = {
+      {"name", 0, uint_field(1)},    {"earliest", 1, kNegative},
+      {"next", 2, kString},          {"bytes", 3, kFloat},
+      {"first_ts", 4, kString},      {"last_ts", 5, kNil},
+      {"compact", 6, uint_field(1)}, {"tombstone_retention_ms", 7, kNegative}};
   for (const Case& c : cases) {
     INFO("topic entry field " << c.field);
     const Field entry = [&](Packer& p) {
       p.pack_array(1);
-      p.pack_array(6);
-      const Field fields[] = {str_field("a"), uint_field(0), uint_field(1),
-                              uint_field(2),  uint_field(3), uint_field(4)};
-      for (int i = 0; i < 6; ++i) (i == c.index ? c.bad : fields[i])(p);
+      p.pack_array(8);
+      const Field fields[] = {str_field("a"), uint_field(0), uint_field(1),     uint_field(2),
+                              uint_field(3),  uint_field(4), bool_field(false), uint_field(5)};
+      for (int i = 0; i < 8; ++i) (i == c.index ? c.bad : fields[i])(p);
     };
     CHECK_THAT(decode_error<TopicList>(pack_array({uint_field(1), entry})).message,
                Catch::Contains(c.field));
@@ -962,6 +977,13 @@ TEST_CASE("protocol: TOPIC_LIST body with wrong fields", "[protocol]") {
 TEST_CASE("protocol: DELETE_TOPIC body with wrong fields", "[protocol]") {
   check_field_errors<DeleteTopic>(
       {{"req_id", uint_field(1), kNegative}, {"name", str_field("a"), kEmptyArray}});
+}
+
+TEST_CASE("protocol: CREATE_TOPIC body with wrong fields", "[protocol]") {
+  check_field_errors<CreateTopic>({{"req_id", uint_field(1), kNegative},
+                                   {"name", str_field("a"), kEmptyArray},
+                                   {"compact", bool_field(true), uint_field(1)},
+                                   {"tombstone_retention_ms", uint_field(5), kNegative}});
 }
 
 // --- malformed queue and group bodies ---
@@ -1246,10 +1268,11 @@ TEST_CASE("protocol: a GROUP_LIST max_deliveries above 32 bits is rejected, not 
   CHECK_THAT(r.error().message, Catch::Contains("max_deliveries"));
 }
 
-using BodyTypes = std::tuple<Hello, Welcome, Ping, Pong, Publish, Confirm, Subscribe, OkReply,
-                             Credit, Deliver, End, Notice, Unsubscribe, ErrorReply, ListTopics,
-                             TopicList, DeleteTopic, Receive, Received, Settle, Settled, Peek,
-                             CreateGroup, DeleteGroup, ListGroups, GroupList, Stats, StatsReply>;
+using BodyTypes =
+    std::tuple<Hello, Welcome, Ping, Pong, Publish, Confirm, Subscribe, OkReply, Credit, Deliver,
+               End, Notice, Unsubscribe, ErrorReply, ListTopics, TopicList, DeleteTopic,
+               CreateTopic, Receive, Received, Settle, Settled, Peek, CreateGroup, DeleteGroup,
+               ListGroups, GroupList, Stats, StatsReply>;
 
 // Applies `f` to a default-constructed value of every body type.
 template <class F>
@@ -1278,8 +1301,9 @@ TEST_CASE("protocol: every truncation of a valid body is rejected", "[protocol]"
     v.push_back(encode(Unsubscribe{1, 2}));
     v.push_back(encode(ErrorReply{1, ErrorCode::kRejected, "no"}));
     v.push_back(encode(ListTopics{1, "a.*"}));
-    v.push_back(encode(TopicList{1, {{"a", 0, 1, 2, 3, 4}}}));
+    v.push_back(encode(TopicList{1, {{"a", 0, 1, 2, 3, 4, {true, 5}}}}));
     v.push_back(encode(DeleteTopic{1, "a"}));
+    v.push_back(encode(CreateTopic{1, "a", {true, 5}}));
     v.push_back(encode(Receive{1, "jobs", "$queue", 10, 1000, ReceiveMode::kPeekLock, 500}));
     v.push_back(encode_received(1, records, {{7, 1, 1000}, {8, 2, 2000}}));
     v.push_back(encode(Settle{1, "jobs", "$queue", {{7, SettleAction::kDeadLetter, "r", "d"}}}));

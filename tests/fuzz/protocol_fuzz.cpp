@@ -94,6 +94,7 @@ const Check kChecks[] = {
     &check<ListTopics>,
     &check<TopicList>,
     &check<DeleteTopic>,
+    &check<CreateTopic>,
     &check<Receive>,
     &check<Received>,
     &check<Settle>,
