@@ -61,7 +61,7 @@ Status BenchSource::read(std::vector<Envelope>& out, bool& at_end) {
   return ok_status();
 }
 
-Status BenchSink::write(const Envelope& e) {
+Status BenchSink::write(const EnvelopeView& e) {
   uint64_t now = bench_clock_ns();
   if (next_offset_ == kNoOffset) {
     next_offset_ = e.offset + 1;

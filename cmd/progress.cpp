@@ -29,9 +29,9 @@ Status ProgressSource::read(std::vector<Envelope>& out, bool& at_end) {
   return s;
 }
 
-Status ProgressSink::write(const Envelope& e) {
+Status ProgressSink::write(const EnvelopeView& v) {
   meter_.update(++count_);
-  return inner_.write(e);
+  return inner_.write(v);
 }
 
 }  // namespace eda

@@ -31,7 +31,8 @@ class ProgressSink : public EnvelopeSink {
  public:
   ProgressSink(EnvelopeSink& inner, std::string what)
       : inner_(inner), meter_(std::move(what), "messages") {}
-  Status write(const Envelope& e) override;
+  using EnvelopeSink::write;
+  Status write(const EnvelopeView& v) override;
   Status flush() override { return inner_.flush(); }
   bool done() const override { return inner_.done(); }
 

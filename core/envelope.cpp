@@ -16,16 +16,6 @@ size_t Envelope::size() const {
   return n;
 }
 
-std::string header_value_text(const HeaderValue& value) {
-  struct Visitor {
-    std::string operator()(const std::string& s) const { return s; }
-    std::string operator()(int64_t i) const { return std::to_string(i); }
-    std::string operator()(double d) const { return fmt::format("{}", d); }
-    std::string operator()(bool b) const { return b ? "true" : "false"; }
-  };
-  return std::visit(Visitor{}, value);
-}
-
 const HeaderValue* find_header(const Headers& headers, std::string_view name) {
   for (const auto& [n, v] : headers)
     if (n == name) return &v;

@@ -46,7 +46,8 @@ struct Envelope {
   bool operator==(const Envelope&) const = default;
 };
 
-// The header's value as text, as `%h`, `%{name}` and the environment show it.
+// The header's value as text, as `%h`, `%{name}` and the environment show it
+// (defined with append_header_text in envelope_view.cpp: one formatting).
 std::string header_value_text(const HeaderValue& value);
 
 // The first header named `name`, or nullptr.

@@ -10,24 +10,43 @@ namespace eda {
 
 using Json = nlohmann::ordered_json;
 
-void append_envelope_json(const Envelope& e, std::string& out) {
+void append_envelope_json(const EnvelopeView& v, std::string& out) {
   Json j;
-  j["topic"] = e.topic;
-  if (e.partition >= 0) j["partition"] = e.partition;  // Kafka only
-  if (e.offset != kNoOffset) j["offset"] = e.offset;
-  j["id"] = e.id;
-  j["key"] = e.key ? Json(*e.key) : Json(nullptr);
-  j["ts"] = e.ts;
+  j["topic"] = v.topic;
+  if (v.partition >= 0) j["partition"] = v.partition;  // Kafka only
+  if (v.offset != kNoOffset) j["offset"] = v.offset;
+  j["id"] = v.id;
+  j["key"] = v.key ? Json(*v.key) : Json(nullptr);
+  j["ts"] = v.ts;
   Json headers = Json::object();
-  for (const auto& [name, value] : e.headers)
-    std::visit([&](const auto& v) { headers[name] = v; }, value);
+  for (const HeaderField& h : v.headers) {
+    Json& value = headers[std::string(h.name)];  // a repeated name keeps its last value
+    switch (h.value.type) {
+      case FieldValue::Type::kString:
+        value = h.value.s;
+        break;
+      case FieldValue::Type::kInt:
+        value = h.value.i;
+        break;
+      case FieldValue::Type::kBool:
+        value = h.value.b;
+        break;
+      default:  // kDouble: views of envelopes hold no other kind
+        value = h.value.d;
+    }
+  }
   j["headers"] = std::move(headers);
-  if (is_valid_utf8(e.payload))
-    j["payload"] = e.payload;
+  if (is_valid_utf8(v.payload))
+    j["payload"] = v.payload;
   else
-    j["payload_base64"] = base64_encode(e.payload);
+    j["payload_base64"] = base64_encode(v.payload);
   // Header names and keys may hold invalid UTF-8 too; replace rather than throw.
   out += j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void append_envelope_json(const Envelope& e, std::string& out) {
+  std::vector<HeaderField> headers;
+  append_envelope_json(view_envelope(e, headers), out);
 }
 
 namespace {

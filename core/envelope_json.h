@@ -11,11 +11,14 @@
 #include <string_view>
 
 #include "core/envelope.h"
+#include "core/envelope_view.h"
 #include "core/result.h"
 
 namespace eda {
 
 // Appends the JSON line (without the newline) to `out`.
+void append_envelope_json(const EnvelopeView& v, std::string& out);
+// The same for an owned envelope, through its view.
 void append_envelope_json(const Envelope& e, std::string& out);
 
 // Reads one JSON object. Every field is optional; topic, offset and ts are

@@ -24,19 +24,19 @@ Result<OutputFormat> parse_output_format(std::string_view name) {
   return invalid_argument(fmt::format("unknown format '{}' (use raw, json or msgpack)", name));
 }
 
-Status FdSink::write(const Envelope& e) {
+Status FdSink::write(const EnvelopeView& v) {
   if (template_) {
-    template_->render(e, buffer_);
+    template_->render(v, buffer_);
   } else if (format_ == OutputFormat::kRaw) {
-    buffer_ += e.payload;
+    buffer_ += v.payload;
     buffer_ += '\n';
   } else if (format_ == OutputFormat::kJson) {
-    append_envelope_json(e, buffer_);
+    append_envelope_json(v, buffer_);
     buffer_ += '\n';
   } else {
     StringStream stream{buffer_};
     msgpack::packer<StringStream> pk(stream);
-    pack_envelope(pk, e);
+    pack_envelope(pk, v);
   }
   return buffer_.size() >= kFlushAt ? flush() : ok_status();
 }

@@ -4,8 +4,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/envelope.h"
+#include "core/envelope_view.h"
 #include "core/output_template.h"
 #include "core/result.h"
 
@@ -15,11 +17,18 @@ namespace eda {
 class EnvelopeSink {
  public:
   virtual ~EnvelopeSink() = default;
-  virtual Status write(const Envelope& e) = 0;
+  // The view need live only for the call: a sink copies what it keeps.
+  virtual Status write(const EnvelopeView& v) = 0;
+  // An owned envelope goes through its view, so each sink has one path.
+  // (A sink that overrides write(view) says `using EnvelopeSink::write;`.)
+  Status write(const Envelope& e) { return write(view_envelope(e, headers_)); }
   // No further message is waiting: what was written should reach its reader now.
   virtual Status flush() = 0;
   // True once the sink wants no more messages (replay --to reached).
   virtual bool done() const { return false; }
+
+ private:
+  std::vector<HeaderField> headers_;  // reused by write(Envelope)
 };
 
 enum class OutputFormat {
@@ -39,7 +48,8 @@ class FdSink : public EnvelopeSink {
       : fd_(fd), format_(format), template_(std::move(tmpl)) {}
   ~FdSink() override { (void)flush(); }
 
-  Status write(const Envelope& e) override;
+  using EnvelopeSink::write;
+  Status write(const EnvelopeView& v) override;
   Status flush() override;
 
  private:

@@ -95,10 +95,14 @@ Result<EnvelopeView> view_envelope(const msgpack::object& o, std::vector<HeaderF
   return v;
 }
 
-EnvelopeView view_envelope(const Envelope& e, std::vector<HeaderField>& headers) {
+void view_headers(const Headers& owned, std::vector<HeaderField>& headers) {
   headers.clear();
-  for (const auto& [name, value] : e.headers) headers.push_back({name, header_value_of(value)});
-  EnvelopeView v{e.id, e.topic, std::nullopt, headers, e.ts, e.payload, e.offset};
+  for (const auto& [name, value] : owned) headers.push_back({name, header_value_of(value)});
+}
+
+EnvelopeView view_envelope(const Envelope& e, std::vector<HeaderField>& headers) {
+  view_headers(e.headers, headers);
+  EnvelopeView v{e.id, e.topic, std::nullopt, headers, e.ts, e.payload, e.offset, e.partition};
   if (e.key) v.key = *e.key;
   return v;
 }
@@ -157,6 +161,7 @@ Envelope copy_envelope(const EnvelopeView& v) {
       std::string(v.id), std::string(v.topic), std::nullopt, {}, v.ts, std::string(v.payload),
       v.offset};
   if (v.key) e.key.emplace(*v.key);
+  e.partition = v.partition;
   e.headers.reserve(v.headers.size());
   for (const HeaderField& h : v.headers) {
     const FieldValue& f = h.value;
@@ -167,6 +172,32 @@ Envelope copy_envelope(const EnvelopeView& v) {
     e.headers.emplace_back(std::string(h.name), std::move(value));
   }
   return e;
+}
+
+void append_header_text(const FieldValue& value, std::string& out) {
+  switch (value.type) {
+    case FieldValue::Type::kString:
+      out += value.s;
+      break;
+    case FieldValue::Type::kInt:
+      fmt::format_to(std::back_inserter(out), "{}", value.i);
+      break;
+    case FieldValue::Type::kDouble:
+      fmt::format_to(std::back_inserter(out), "{}", value.d);
+      break;
+    case FieldValue::Type::kBool:
+      out += value.b ? "true" : "false";
+      break;
+    default:  // views of envelopes hold no other kind
+      break;
+  }
+}
+
+// Declared in envelope.h: the text of an owned value goes through its view.
+std::string header_value_text(const HeaderValue& value) {
+  std::string out;
+  append_header_text(header_value_of(value), out);
+  return out;
 }
 
 Result<EnvelopeView> EnvelopeViewer::view(std::string_view encoded,

@@ -28,6 +28,7 @@ struct EnvelopeView {
   int64_t ts = 0;
   std::string_view payload;
   uint64_t offset = kNoOffset;
+  int32_t partition = -1;  // Kafka only, as Envelope::partition; not in the msgpack form
 };
 
 // Reads the 7-field envelope array (envelope_codec.h) of `o`. Header fields
@@ -39,6 +40,9 @@ Result<EnvelopeView> view_envelope(const msgpack::object& o, std::vector<HeaderF
 // `headers` (cleared first; borrows from `o`). Errors say what is wrong, e.g.
 // "header 'n' is not a string, number or bool".
 Status view_headers(const msgpack::object& o, std::vector<HeaderField>& headers);
+
+// Views of owned headers into `headers` (cleared first); they borrow from `owned`.
+void view_headers(const Headers& owned, std::vector<HeaderField>& headers);
 
 // The same view of a decoded envelope; borrows from `e` and `headers`.
 EnvelopeView view_envelope(const Envelope& e, std::vector<HeaderField>& headers);
@@ -62,6 +66,10 @@ bool is_tombstone(const EnvelopeView& v);
 
 // An Envelope holding copies of what `v` borrows.
 Envelope copy_envelope(const EnvelopeView& v);
+
+// Appends a header value as `%h`, `%{name}` and the environment show it
+// (header_value_text is the same for an owned value).
+void append_header_text(const FieldValue& value, std::string& out);
 
 // "malformed envelope: <what>", an invalid-argument error.
 Error malformed_envelope(std::string_view what);

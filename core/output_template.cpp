@@ -75,43 +75,47 @@ Result<OutputTemplate> OutputTemplate::compile(std::string_view text) {
   return t;
 }
 
-void OutputTemplate::render(const Envelope& e, std::string& out) const {
+void OutputTemplate::render(const EnvelopeView& v, std::string& out) const {
   for (const Part& p : parts_) {
     switch (p.field) {
       case Field::kLiteral:
         out += p.text;
         break;
       case Field::kTopic:
-        out += e.topic;
+        out += v.topic;
         break;
       case Field::kPartition:
-        if (e.partition >= 0) fmt::format_to(std::back_inserter(out), "{}", e.partition);
+        if (v.partition >= 0) fmt::format_to(std::back_inserter(out), "{}", v.partition);
         break;
       case Field::kOffset:
-        fmt::format_to(std::back_inserter(out), "{}", e.offset);
+        fmt::format_to(std::back_inserter(out), "{}", v.offset);
         break;
       case Field::kKey:
-        out += e.key.value_or("");
+        if (v.key) out += *v.key;
         break;
       case Field::kPayload:
-        out += e.payload;
+        out += v.payload;
         break;
       case Field::kTs:
-        fmt::format_to(std::back_inserter(out), "{}", e.ts);
+        fmt::format_to(std::back_inserter(out), "{}", v.ts);
         break;
       case Field::kId:
-        out += e.id;
+        out += v.id;
         break;
       case Field::kHeaders:
-        for (size_t i = 0; i < e.headers.size(); ++i) {
+        for (size_t i = 0; i < v.headers.size(); ++i) {
           if (i) out += ',';
-          out += e.headers[i].first;
+          out += v.headers[i].name;
           out += '=';
-          out += header_value_text(e.headers[i].second);
+          append_header_text(v.headers[i].value, out);
         }
         break;
       case Field::kHeader:
-        if (const HeaderValue* v = find_header(e.headers, p.text)) out += header_value_text(*v);
+        for (const HeaderField& h : v.headers)
+          if (h.name == p.text) {  // the first of that name, as find_header
+            append_header_text(h.value, out);
+            break;
+          }
         break;
     }
   }

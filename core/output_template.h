@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/envelope.h"
+#include "core/envelope_view.h"
 #include "core/result.h"
 
 namespace eda {
@@ -20,7 +20,7 @@ class OutputTemplate {
   // Fails on an unknown %x token or an unterminated %{.
   static Result<OutputTemplate> compile(std::string_view text);
 
-  void render(const Envelope& e, std::string& out) const;
+  void render(const EnvelopeView& v, std::string& out) const;
 
  private:
   enum class Field {

@@ -52,7 +52,7 @@ void ReplaySink::pace(int64_t ts) {
   }
 }
 
-Status ReplaySink::write(const Envelope& e) {
+Status ReplaySink::write(const EnvelopeView& e) {
   if (done_) return ok_status();
   if (to_ && ((to_->kind == Position::Kind::kOffset && e.offset > uint64_t(to_->value)) ||
               (to_->kind == Position::Kind::kTime && e.ts > to_->value))) {
@@ -73,6 +73,7 @@ Status read_topic(TopicLog& log, const std::string& name, const OfflineRead& req
   if (request.filter) wanted = record_filter(*request.filter);
   uint64_t offset = resolve_position(log, request.from, log.next_offset(), wanted);
   std::vector<StoredRecord> records;
+  EnvelopeViewer viewer;  // each record is read in place, not copied
   while (offset < log.next_offset() && !sink.done() && !stop) {
     records.clear();
     std::string skipped;
@@ -81,7 +82,7 @@ Status read_topic(TopicLog& log, const std::string& name, const OfflineRead& req
     if (!skipped.empty()) log_error("topic {}: {}", name, skipped);
     for (const StoredRecord& r : records) {
       if (wanted && !wanted(r)) continue;
-      auto e = decode_envelope(r.body);
+      auto e = viewer.view(r.body);
       if (!e) {
         log_error("topic {}: offset {}: {}; skipped", name, r.offset, e.error().message);
         continue;

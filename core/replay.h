@@ -33,7 +33,8 @@ class ReplaySink : public EnvelopeSink {
              const std::atomic<bool>* stop)
       : inner_(inner), to_(to), speed_(speed), stop_(stop) {}
 
-  Status write(const Envelope& e) override;
+  using EnvelopeSink::write;
+  Status write(const EnvelopeView& e) override;
   Status flush() override { return inner_.flush(); }
   bool done() const override { return done_; }
 

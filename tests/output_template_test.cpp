@@ -23,7 +23,8 @@ std::string render(std::string_view text, const Envelope& e = sample()) {
   auto t = OutputTemplate::compile(text);
   if (!t.ok()) FAIL("unexpected error: " << t.error().message);
   std::string out;
-  t->render(e, out);
+  std::vector<HeaderField> headers;
+  t->render(view_envelope(e, headers), out);
   return out;
 }
 
@@ -82,10 +83,11 @@ TEST_CASE("output template: render appends and can be repeated", "[output_templa
   REQUIRE(t.ok());
   std::string out = "start\n";
   Envelope e = sample();
-  t->render(e, out);
+  std::vector<HeaderField> headers;
+  t->render(view_envelope(e, headers), out);
   e.offset = 43;
   e.payload = "second";
-  t->render(e, out);
+  t->render(view_envelope(e, headers), out);
   CHECK(out == "start\n42:{\"amount\":10}\n43:second\n");
 }
 

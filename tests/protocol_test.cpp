@@ -121,28 +121,34 @@ TEST_CASE("protocol: PUBLISH round trip", "[protocol]") {
   CHECK(empty.envelopes.empty());
 }
 
-TEST_CASE("protocol: PublishReader reads PUBLISH in place as decode<Publish> does", "[protocol]") {
-  std::vector<Envelope> batch;
-  for (int i = 0; i < 5; ++i) batch.push_back(sample_envelope(i));
-  Message m = encode_publish(42, batch);
-  std::string body(m.body.data(), m.body.size());
-  PublishReader reader;
+// A BatchReader reads `body` (a batch of `batch` with id `id`) in place, as
+// decode<M> does, and refuses what it refuses with the same message.
+template <class M>
+void check_batch_reader(const std::string& body, uint64_t id, const std::vector<Envelope>& batch) {
+  BatchReader<M> reader;
   for (int round = 0; round < 2; ++round) {  // the reader's memory is reused
     auto view = reader.read(body);
     REQUIRE(view.ok());
-    CHECK(view->req_id == 42);
+    CHECK(view->id == id);
     REQUIRE(view->envelopes.size() == batch.size());
     for (size_t i = 0; i < batch.size(); ++i) CHECK(copy_envelope(view->envelopes[i]) == batch[i]);
   }
-  // Every truncation, and a bad envelope, is refused with decode<Publish>'s message.
+  // Every truncation, and a bad envelope, is refused with decode<M>'s message.
   for (size_t cut = 0; cut < body.size(); ++cut) {
     INFO(cut);
     auto view = reader.read(body.substr(0, cut));
     REQUIRE_FALSE(view.ok());
-    CHECK(view.error().message == decode<Publish>(body.substr(0, cut)).error().message);
+    CHECK(view.error().message == decode<M>(body.substr(0, cut)).error().message);
   }
   std::string bad_envelope("\x92\x09\x91\x93\x01\x02\x03", 7);
-  CHECK(reader.read(bad_envelope).error().message == decode<Publish>(bad_envelope).error().message);
+  CHECK(reader.read(bad_envelope).error().message == decode<M>(bad_envelope).error().message);
+}
+
+TEST_CASE("protocol: PublishReader reads PUBLISH in place as decode<Publish> does", "[protocol]") {
+  std::vector<Envelope> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back(sample_envelope(i));
+  Message m = encode_publish(42, batch);
+  check_batch_reader<Publish>(std::string(m.body.data(), m.body.size()), 42, batch);
 }
 
 TEST_CASE("protocol: CONFIRM round trip", "[protocol]") {
@@ -211,7 +217,8 @@ TEST_CASE("protocol: OK, CREDIT, END, NOTICE, UNSUBSCRIBE round trip", "[protoco
   CHECK(u.sub_id == 9);
 }
 
-TEST_CASE("protocol: DELIVER round trip", "[protocol]") {
+TEST_CASE("protocol: DELIVER round trip, and DeliverReader reads it as decode<Deliver> does",
+          "[protocol]") {
   std::vector<Envelope> stored;
   for (int i = 1; i <= 4; ++i) stored.push_back(sample_envelope(i));
   std::vector<std::string> bodies;
@@ -219,9 +226,11 @@ TEST_CASE("protocol: DELIVER round trip", "[protocol]") {
   std::vector<StoredRecord> records;
   for (size_t i = 0; i < stored.size(); ++i)
     records.push_back({stored[i].offset, stored[i].ts, bodies[i]});
-  Deliver m = round_trip<Deliver>(encode_deliver(12, records));
+  Message encoded = encode_deliver(12, records);
+  Deliver m = round_trip<Deliver>(encoded);
   CHECK(m.sub_id == 12);
   CHECK(m.envelopes == stored);
+  check_batch_reader<Deliver>(std::string(encoded.body.data(), encoded.body.size()), 12, stored);
   CHECK(round_trip<Deliver>(encode_deliver(1, {})).envelopes.empty());
 }
 

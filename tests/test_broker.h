@@ -69,8 +69,9 @@ class TestBroker {
 // Keeps what it is given.
 class CollectingSink : public EnvelopeSink {
  public:
-  Status write(const Envelope& e) override {
-    envelopes.push_back(e);
+  using EnvelopeSink::write;
+  Status write(const EnvelopeView& v) override {
+    envelopes.push_back(copy_envelope(v));
     return ok_status();
   }
   Status flush() override {

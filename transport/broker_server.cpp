@@ -247,21 +247,22 @@ void BrokerServer::handle_publish(const std::string& peer, Peer& p, std::string_
     ++malformed_;
     return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
   }
-  if (m->req_id != 0 && !may_hold_another(peer, p, m->req_id)) return;
+  const uint64_t req_id = m->id;
+  if (req_id != 0 && !may_hold_another(peer, p, req_id)) return;
   for (const EnvelopeView& e : m->envelopes)
-    if (!permitted(peer, m->req_id, Right::kPublish, e.topic)) return;
+    if (!permitted(peer, req_id, Right::kPublish, e.topic)) return;
   auto receipt = engine_->publish(m->envelopes, now_ms(), ns_);
   if (!receipt) {
     bool storage = receipt.error().kind == ErrorKind::kRuntime;
-    return reply_error(peer, m->req_id, storage ? ErrorCode::kStorage : ErrorCode::kRejected,
+    return reply_error(peer, req_id, storage ? ErrorCode::kStorage : ErrorCode::kRejected,
                        receipt.error().message);
   }
   published_ += receipt->offsets.size() - receipt->duplicates.size();
   duplicates_ += receipt->duplicates.size();
   // req_id 0 asks for no confirmation (pub --no-confirm).
-  if (m->req_id == 0) return;
-  proto::Confirm confirm{m->req_id, std::move(receipt->offsets), std::move(receipt->duplicates)};
-  reply_when_durable(receipt->ticket, peer, m->req_id, proto::encode(confirm));
+  if (req_id == 0) return;
+  proto::Confirm confirm{req_id, std::move(receipt->offsets), std::move(receipt->duplicates)};
+  reply_when_durable(receipt->ticket, peer, req_id, proto::encode(confirm));
 }
 
 void BrokerServer::reply_when_durable(uint64_t ticket, const std::string& peer, uint64_t req_id,

@@ -147,13 +147,13 @@ Result<Publish> decode_fields(Reader& r) {
   m.envelopes = read_envelopes(r, "envelopes");
   return r.finish(std::move(m));
 }
-Result<PublishReader::View> PublishReader::read(std::string_view body) {
+template <class M>
+Result<typename BatchReader<M>::View> BatchReader<M>::read(std::string_view body) {
   zone_.clear();
   try {
     size_t offset = 0;
-    Reader r(unpack_in_place(zone_, body, offset), Publish::kFields,
-             command_name(Publish::kCommand));
-    View view{r.u64("req_id"), {}};
+    Reader r(unpack_in_place(zone_, body, offset), M::kFields, command_name(M::kCommand));
+    View view{r.u64(M::kCommand == Command::kPublish ? "req_id" : "sub_id"), {}};
     if (const msgpack::object* batch = r.array("envelopes")) {
       if (Status s = view_batch(*batch, envelopes_, headers_); !s)
         r.fail(s.error().message);
@@ -162,10 +162,12 @@ Result<PublishReader::View> PublishReader::read(std::string_view body) {
     }
     return r.finish(view);
   } catch (const std::exception& ex) {
-    return invalid_argument(fmt::format("{} body is not valid msgpack: {}",
-                                        command_name(Publish::kCommand), ex.what()));
+    return invalid_argument(
+        fmt::format("{} body is not valid msgpack: {}", command_name(M::kCommand), ex.what()));
   }
 }
+template class BatchReader<Publish>;
+template class BatchReader<Deliver>;
 
 template <>
 Result<Confirm> decode_fields(Reader& r) {
@@ -396,11 +398,22 @@ Message encode(const Pong& m) {
   w.pk.pack(m.instance);
   return std::move(w.m);
 }
-Message encode_publish(uint64_t req_id, const std::vector<Envelope>& envelopes) {
-  Writer w(Publish::kCommand, Publish::kFields);
+// The array headers and the id take at most this many bytes.
+constexpr size_t kBatchFraming = 32;
+
+Message encode_publish(uint64_t req_id, uint32_t count, std::string_view envelopes) {
+  Writer w(Publish::kCommand, Publish::kFields, envelopes.size() + kBatchFraming);
   w.pk.pack(req_id);
-  pack_batch(w.pk, std::span(envelopes));
+  w.pk.pack_array(count);
+  w.m.body.write(envelopes.data(), envelopes.size());
   return std::move(w.m);
+}
+Message encode_publish(uint64_t req_id, const std::vector<Envelope>& envelopes) {
+  std::string encoded;
+  StringStream stream{encoded};
+  msgpack::packer<StringStream> pk(stream);
+  for (const Envelope& e : envelopes) pack_envelope(pk, e);
+  return encode_publish(req_id, static_cast<uint32_t>(envelopes.size()), encoded);
 }
 Message encode(const Confirm& m) {
   Writer w(Confirm::kCommand, Confirm::kFields);
@@ -436,7 +449,9 @@ Message encode(const Credit& m) {
   return std::move(w.m);
 }
 Message encode_deliver(uint64_t sub_id, const std::vector<StoredRecord>& records) {
-  Writer w(Deliver::kCommand, Deliver::kFields);
+  size_t bytes = kBatchFraming;
+  for (const StoredRecord& r : records) bytes += r.body.size();
+  Writer w(Deliver::kCommand, Deliver::kFields, bytes);
   w.pk.pack(sub_id);
   w.pk.pack_array(static_cast<uint32_t>(records.size()));
   for (const StoredRecord& r : records) w.m.body.write(r.body.data(), r.body.size());

@@ -121,14 +121,16 @@ struct Publish {
   uint64_t req_id = 0;
   std::vector<Envelope> envelopes;
 };
-// PUBLISH read in place, for the broker's hot path: no copy of any envelope.
-// Accepts and refuses exactly what decode<Publish> does, with its messages.
-// The envelopes borrow from the body and from this reader: valid until the
-// next read().
-class PublishReader {
+// A batch of envelopes read in place, for the hot paths: PUBLISH in the
+// broker ([req_id, [envelope...]]), DELIVER in the subscriber ([sub_id,
+// [envelope...]]). No envelope is copied. Accepts and refuses exactly what
+// decode<M> does, with its messages. The envelopes borrow from the body and
+// from this reader: valid until the next read().
+template <class M>
+class BatchReader {
  public:
   struct View {
-    uint64_t req_id = 0;
+    uint64_t id = 0;  // PUBLISH: req_id; DELIVER: sub_id
     std::span<const EnvelopeView> envelopes;
   };
   Result<View> read(std::string_view body);
@@ -138,6 +140,9 @@ class PublishReader {
   std::vector<EnvelopeView> envelopes_;
   std::vector<HeaderField> headers_;
 };
+struct Deliver;
+using PublishReader = BatchReader<Publish>;
+using DeliverReader = BatchReader<Deliver>;
 struct Confirm {
   static constexpr Command kCommand = Command::kConfirm;
   static constexpr uint32_t kFields = 3;
@@ -424,6 +429,8 @@ Message encode_received(uint64_t req_id, const std::vector<StoredRecord>& record
                         const std::vector<Lock>& locks);
 // Deliveries are stored records, sent as they are stored (each body is an envelope).
 Message encode_deliver(uint64_t sub_id, const std::vector<StoredRecord>& records);
+// PUBLISH of `count` envelopes already encoded one after another (envelope_codec.h).
+Message encode_publish(uint64_t req_id, uint32_t count, std::string_view envelopes);
 Message encode_publish(uint64_t req_id, const std::vector<Envelope>& envelopes);
 
 // The header frame: [version][command], then the request's namespace as its

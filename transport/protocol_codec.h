@@ -14,11 +14,15 @@ namespace eda::proto {
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
 
-// Starts a message whose body is an array of `fields` elements.
+// Starts a message whose body is an array of `fields` elements; `reserve`
+// bytes up front spare a large body its reallocations.
 struct Writer {
   Message m;
   Packer pk;
-  Writer(Command c, uint32_t fields) : m{c, {}}, pk(m.body) { pk.pack_array(fields); }
+  Writer(Command c, uint32_t fields, size_t reserve = MSGPACK_SBUFFER_INIT_SIZE)
+      : m{c, msgpack::sbuffer(reserve)}, pk(m.body) {
+    pk.pack_array(fields);
+  }
 };
 
 // Reads an array body field by field; the first mismatch is kept as the error.

@@ -30,6 +30,7 @@ class SubscribeRun {
   void send_subscribe();
   Step handle(const Reply& r);
   Step deliver(std::string_view body);
+  void advance_cursor(std::string_view topic, uint64_t offset);
   Step check_timers();
   Result<SubscribeEnd> finish(SubscribeEnd end);
 
@@ -38,7 +39,10 @@ class SubscribeRun {
   EnvelopeSink& sink_;
   const std::atomic<bool>& stop_;
 
-  std::map<std::string, uint64_t> cursors_;  // topic -> next offset wanted
+  proto::DeliverReader deliver_reader_;  // reused by every DELIVER
+  // topic -> next offset wanted; cursor_ is the entry the last message moved
+  std::map<std::string, uint64_t, std::less<>> cursors_;
+  std::map<std::string, uint64_t, std::less<>>::iterator cursor_ = cursors_.end();
   uint64_t received_ = 0;
   uint64_t unflushed_ = 0;
   uint64_t ungranted_messages_ = 0;
@@ -64,7 +68,7 @@ void SubscribeRun::send_subscribe() {
   m.filter = config_.filter;
   m.credit_messages = config_.credit_messages;
   m.credit_bytes = config_.credit_bytes;
-  m.resume = cursors_;
+  m.resume = {cursors_.begin(), cursors_.end()};
   if (conn_.send(proto::encode(m)) != SendResult::kSent) return;
   want_subscribe_ = false;
   subscribe_req_ = m.req_id;
@@ -79,16 +83,25 @@ Result<SubscribeEnd> SubscribeRun::finish(SubscribeEnd end) {
   return end;
 }
 
+void SubscribeRun::advance_cursor(std::string_view topic, uint64_t offset) {
+  // A batch is mostly of one topic: look the map up only when it changes.
+  if (cursor_ == cursors_.end() || cursor_->first != topic) {
+    cursor_ = cursors_.find(topic);
+    if (cursor_ == cursors_.end()) cursor_ = cursors_.emplace(topic, 0).first;
+  }
+  cursor_->second = offset + 1;
+}
+
 SubscribeRun::Step SubscribeRun::deliver(std::string_view body) {
   if (awaiting_ok_) return std::nullopt;
-  auto m = proto::decode<proto::Deliver>(body);
+  auto m = deliver_reader_.read(body);
   if (!m) return Result<SubscribeEnd>(runtime_error(m.error().message));
   // The broker charged the records' bytes; the frame is a few bytes more, and
   // the broker caps what a subscription may hold, so the difference is harmless.
   ungranted_bytes_ += body.size();
-  for (const Envelope& e : m->envelopes) {
+  for (const EnvelopeView& e : m->envelopes) {
     ungranted_messages_ += 1;
-    cursors_[e.topic] = e.offset + 1;
+    advance_cursor(e.topic, e.offset);
     if (Status s = sink_.write(e); !s) return Result<SubscribeEnd>(s.error());
     if (sink_.done()) return finish(SubscribeEnd::kSinkDone);
     ++unflushed_;

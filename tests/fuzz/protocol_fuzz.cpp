@@ -13,6 +13,7 @@
 // throw, whatever the bytes.
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "transport/protocol.h"
@@ -55,22 +56,29 @@ void check(std::string_view body) {
   }
 }
 
-// The broker reads PUBLISH in place (PublishReader): it must accept exactly
-// what decode<Publish> accepts, say the same when it refuses, and see the same envelopes.
-void check_publish_reader(std::string_view body) {
-  static PublishReader reader;
-  auto decoded = decode<Publish>(body);
+// The broker reads PUBLISH in place (PublishReader), the subscriber DELIVER
+// (DeliverReader): each must accept exactly what decode<M> accepts, say the
+// same when it refuses, and see the same envelopes.
+template <class M>
+void check_batch_reader(std::string_view body) {
+  static BatchReader<M> reader;
+  auto decoded = decode<M>(body);
   auto viewed = reader.read(body);
   bool same = decoded.ok() == viewed.ok();
   if (same && !decoded) same = decoded.error().message == viewed.error().message;
   if (same && decoded) {
-    same =
-        decoded->req_id == viewed->req_id && decoded->envelopes.size() == viewed->envelopes.size();
+    uint64_t id;
+    if constexpr (M::kCommand == Command::kPublish)
+      id = decoded->req_id;
+    else
+      id = decoded->sub_id;
+    same = id == viewed->id && decoded->envelopes.size() == viewed->envelopes.size();
     for (size_t i = 0; same && i < decoded->envelopes.size(); ++i)
       same = copy_envelope(viewed->envelopes[i]) == decoded->envelopes[i];
   }
   if (!same) {
-    std::fprintf(stderr, "protocol_fuzz: PublishReader and decode<Publish> disagree\n");
+    std::fprintf(stderr, "protocol_fuzz: BatchReader and decode<%s> disagree\n",
+                 std::string(command_name(M::kCommand)).c_str());
     std::abort();
   }
 }
@@ -115,7 +123,8 @@ const Check kChecks[] = {
     &check<ViewStatsList>,
     &check<Stats>,
     &check<StatsReply>,
-    &check_publish_reader,
+    &check_batch_reader<Publish>,
+    &check_batch_reader<Deliver>,
 };
 
 }  // namespace
