@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "core/envelope_output.h"
 #include "core/envelope_source.h"
@@ -31,9 +32,10 @@ class BenchSource : public EnvelopeSource {
   BenchSource& operator=(const BenchSource&) = delete;
 
   int fd() const override { return timer_; }
-  Status read(std::vector<Envelope>& out, bool& at_end) override;
+  Status read(std::vector<EnvelopeView>& out, bool& at_end) override;
 
  private:
+  std::string payloads_;  // the last read()'s, one after another
   uint64_t count_;
   size_t size_;
   double rate_;

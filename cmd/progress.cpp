@@ -18,7 +18,7 @@ std::optional<double> read_fraction(int fd) {
 
 }  // namespace
 
-Status ProgressSource::read(std::vector<Envelope>& out, bool& at_end) {
+Status ProgressSource::read(std::vector<EnvelopeView>& out, bool& at_end) {
   size_t before = out.size();
   Status s = inner_.read(out, at_end);
   count_ += out.size() - before;

@@ -17,7 +17,7 @@ class ProgressSource : public EnvelopeSource {
   ProgressSource(EnvelopeSource& inner, std::string what)
       : inner_(inner), meter_(std::move(what), "messages") {}
   int fd() const override { return inner_.fd(); }
-  Status read(std::vector<Envelope>& out, bool& at_end) override;
+  Status read(std::vector<EnvelopeView>& out, bool& at_end) override;
   void set_max_message_bytes(size_t n) override { inner_.set_max_message_bytes(n); }
 
  private:

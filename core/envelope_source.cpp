@@ -8,14 +8,16 @@
 
 namespace eda {
 
-Status ListSource::read(std::vector<Envelope>& out, bool& at_end) {
-  for (Envelope& e : envelopes_) out.push_back(std::move(e));
-  envelopes_.clear();
+Status ListSource::read(std::vector<EnvelopeView>& out, bool& at_end) {
   at_end = true;
+  if (given_) return ok_status();
+  given_ = true;
+  std::vector<EnvelopeView> views = view_envelopes(envelopes_, headers_);
+  out.insert(out.end(), views.begin(), views.end());
   return ok_status();
 }
 
-Status StreamSource::read(std::vector<Envelope>& out, bool& at_end) {
+Status StreamSource::read(std::vector<EnvelopeView>& out, bool& at_end) {
   ssize_t n = ::read(fd_, chunk_.data(), chunk_.size());
   if (n < 0) {
     if (errno == EINTR || errno == EAGAIN) return ok_status();

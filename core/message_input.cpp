@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/envelope_codec.h"
 #include "core/envelope_json.h"
 
@@ -10,56 +12,70 @@ namespace eda {
 MessageInput::MessageInput(InputFraming framing, char delimiter, size_t max_message_bytes)
     : framing_(framing), delimiter_(delimiter), max_bytes_(max_message_bytes) {}
 
+void MessageInput::release() {
+  buffer_.erase(0, taken_);
+  scanned_ -= std::min(scanned_, taken_);
+  taken_ = 0;
+  decoded_.clear();
+}
+
 void MessageInput::feed(std::string_view bytes) {
+  release();
   buffer_.append(bytes);
 }
 
-Status MessageInput::take_record(std::string_view record, std::vector<Envelope>& out) {
+Status MessageInput::take_record(std::string_view record, std::vector<EnvelopeView>& out) {
   ++records_;
   if (record.size() > max_bytes_)
     return runtime_error(
         fmt::format("message {} is {} bytes, over the limit of {} bytes (see --max-message-bytes)",
                     records_, record.size(), max_bytes_));
   if (framing_ != InputFraming::kJsonLines) {
-    out.emplace_back().payload.assign(record);
+    out.emplace_back().payload = record;
     return ok_status();
   }
   auto e = envelope_from_json(record);
   if (!e) return runtime_error(fmt::format("line {}: {}", records_, e.error().message));
-  out.push_back(std::move(*e));
+  decoded_.push_back(std::move(*e));
   return ok_status();
 }
 
-Status MessageInput::drain(bool at_end, std::vector<Envelope>& out) {
-  if (framing_ == InputFraming::kMsgpack) return drain_msgpack(at_end, out);
-  if (framing_ == InputFraming::kWhole) {
+Status MessageInput::drain(bool at_end, std::vector<EnvelopeView>& out) {
+  release();
+  Status status = ok_status();
+  if (framing_ == InputFraming::kMsgpack) {
+    status = drain_msgpack(at_end);
+  } else if (framing_ == InputFraming::kWhole) {
     if (buffer_.size() > max_bytes_) return take_record(buffer_, out);
     if (!at_end) return ok_status();
-    Status s = take_record(buffer_, out);
-    buffer_.clear();
-    return s;
+    status = take_record(buffer_, out);
+    taken_ = buffer_.size();
+  } else {
+    char delim = framing_ == InputFraming::kJsonLines ? '\n' : delimiter_;
+    size_t start = 0;
+    for (;;) {
+      size_t end = buffer_.find(delim, std::max(start, scanned_));
+      if (end == std::string::npos) break;
+      status = take_record(std::string_view(buffer_).substr(start, end - start), out);
+      start = end + 1;
+      if (!status) break;
+    }
+    if (status && at_end && start < buffer_.size()) {
+      status = take_record(std::string_view(buffer_).substr(start), out);
+      start = buffer_.size();
+    }
+    taken_ = start;
+    scanned_ = buffer_.size();
+    if (status && buffer_.size() - taken_ > max_bytes_)
+      status = take_record(std::string_view(buffer_).substr(taken_), out);
   }
-  char delim = framing_ == InputFraming::kJsonLines ? '\n' : delimiter_;
-  size_t start = 0;
-  Status status = ok_status();
-  for (;;) {
-    size_t end = buffer_.find(delim, std::max(start, scanned_));
-    if (end == std::string::npos) break;
-    status = take_record(std::string_view(buffer_).substr(start, end - start), out);
-    start = end + 1;
-    if (!status) break;
-  }
-  if (status && at_end && start < buffer_.size()) {
-    status = take_record(std::string_view(buffer_).substr(start), out);
-    start = buffer_.size();
-  }
-  buffer_.erase(0, start);
-  scanned_ = buffer_.size();
-  if (status && buffer_.size() > max_bytes_) return take_record(buffer_, out);
+  // Viewed only now: decoded_ no longer moves.
+  std::vector<EnvelopeView> views = view_envelopes(decoded_, decoded_headers_);
+  out.insert(out.end(), views.begin(), views.end());
   return status;
 }
 
-Status MessageInput::drain_msgpack(bool at_end, std::vector<Envelope>& out) {
+Status MessageInput::drain_msgpack(bool at_end) {
   // An envelope's encoding adds its id, topic and framing to the message size.
   const size_t max_record = max_bytes_ + 4096;
   size_t start = 0;
@@ -81,7 +97,7 @@ Status MessageInput::drain_msgpack(bool at_end, std::vector<Envelope>& out) {
             records_, e->size(), max_bytes_));
         break;
       }
-      out.push_back(std::move(*e));
+      decoded_.push_back(std::move(*e));
       start = offset;
     } catch (const msgpack::insufficient_bytes&) {
       if (buffer_.size() - start > max_record)
@@ -97,7 +113,7 @@ Status MessageInput::drain_msgpack(bool at_end, std::vector<Envelope>& out) {
       break;
     }
   }
-  buffer_.erase(0, start);
+  taken_ = start;
   return status;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/envelope.h"
+#include "core/envelope_view.h"
 #include "core/result.h"
 
 namespace eda {
@@ -25,14 +26,15 @@ class MessageInput {
  public:
   MessageInput(InputFraming framing, char delimiter, size_t max_message_bytes);
 
-  // Adds bytes read from the input.
+  // Adds bytes read from the input. Views from drain() end here.
   void feed(std::string_view bytes);
 
-  // Moves every complete message into `out` (only payload, or for JSON and
-  // msgpack also id, key and headers). With `at_end`, what remains is the last
-  // message. Fails on a message over the size limit or a record that does not
-  // parse, naming the record number; messages before it are still in `out`.
-  Status drain(bool at_end, std::vector<Envelope>& out);
+  // Appends a view of every complete message to `out` (only payload, or for
+  // JSON and msgpack also id, key and headers), valid until the next feed()
+  // or drain(). With `at_end`, what remains is the last message. Fails on a
+  // message over the size limit or a record that does not parse, naming the
+  // record number; messages before it are still in `out`.
+  Status drain(bool at_end, std::vector<EnvelopeView>& out);
 
   // The broker's limit, once known (pub learns it when it connects).
   void set_max_message_bytes(size_t n) { max_bytes_ = n; }
@@ -41,15 +43,22 @@ class MessageInput {
   size_t records() const { return records_; }
 
  private:
-  Status take_record(std::string_view record, std::vector<Envelope>& out);
-  Status drain_msgpack(bool at_end, std::vector<Envelope>& out);
+  Status take_record(std::string_view record, std::vector<EnvelopeView>& out);
+  Status drain_msgpack(bool at_end);
+  // Forgets what the last drain() took (its views end).
+  void release();
 
   InputFraming framing_;
   char delimiter_;
   size_t max_bytes_;
   std::string buffer_;
+  size_t taken_ = 0;    // bytes of buffer_ drained, kept while their views live
   size_t scanned_ = 0;  // bytes of buffer_ known to hold no delimiter
   size_t records_ = 0;
+  // JSON and msgpack records are decoded (they are rarely the fast path);
+  // their views point into these.
+  std::vector<Envelope> decoded_;
+  std::vector<HeaderField> decoded_headers_;
 };
 
 }  // namespace eda

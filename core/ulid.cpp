@@ -11,9 +11,10 @@ constexpr uint64_t kTimeMask = (uint64_t{1} << 48) - 1;
 constexpr uint64_t kRandHiMask = 0xFFFF;
 constexpr uint64_t kLow40Mask = (uint64_t{1} << 40) - 1;
 
-// Appends the low 5*`chars` bits of `value`, most significant first.
-void append_base32(std::string& out, uint64_t value, int chars) {
-  for (int i = chars - 1; i >= 0; --i) out += kCrockford[(value >> (5 * i)) & 31];
+// Writes the low 5*`chars` bits of `value`, most significant first; returns the end.
+char* put_base32(char* out, uint64_t value, int chars) {
+  for (int i = chars - 1; i >= 0; --i) *out++ = kCrockford[(value >> (5 * i)) & 31];
+  return out;
 }
 
 // Crockford digit value, case-insensitive; -1 for anything else (I, L, O, U included).
@@ -28,6 +29,12 @@ int crockford_value(char c) {
 UlidGenerator::UlidGenerator() : rng_(std::random_device{}()) {}
 
 std::string UlidGenerator::next(int64_t now_ms) {
+  std::string id;
+  next(now_ms, id);
+  return id;
+}
+
+void UlidGenerator::next(int64_t now_ms, std::string& id) {
   // Same or earlier ms (a clock step back included): increment, so ids never go backwards.
   bool fresh = now_ms > last_ms_;
   if (!fresh) {
@@ -43,13 +50,12 @@ std::string UlidGenerator::next(int64_t now_ms) {
     rand_hi_ = rng_() & kRandHiMask;
     rand_lo_ = rng_();
   }
-  std::string id;
-  id.reserve(kUlidChars);
-  append_base32(id, static_cast<uint64_t>(last_ms_) & kTimeMask, kTimeChars);
+  char text[kUlidChars];
+  char* at = put_base32(text, static_cast<uint64_t>(last_ms_) & kTimeMask, kTimeChars);
   // The 80 random bits as two 40-bit halves of 8 characters each.
-  append_base32(id, (rand_hi_ << 24) | (rand_lo_ >> 40), 8);
-  append_base32(id, rand_lo_ & kLow40Mask, 8);
-  return id;
+  at = put_base32(at, (rand_hi_ << 24) | (rand_lo_ >> 40), 8);
+  put_base32(at, rand_lo_ & kLow40Mask, 8);
+  id.assign(text, kUlidChars);
 }
 
 int64_t ulid_time_ms(std::string_view id) {

@@ -16,6 +16,8 @@ class UlidGenerator {
  public:
   UlidGenerator();
   std::string next(int64_t now_ms);
+  // The same into `id` (replaced), reusing its memory: no allocation per id.
+  void next(int64_t now_ms, std::string& id);
 
  private:
   std::mt19937_64 rng_;

@@ -1,11 +1,14 @@
 #include "core/message_input.h"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "core/envelope_codec.h"
 #include "core/envelope_json.h"
+#include "tests/view_copies.h"
 
 namespace eda {
 namespace {
@@ -23,10 +26,10 @@ std::vector<Envelope> read_all(MessageInput& in, std::string_view input, size_t 
   std::vector<Envelope> out;
   for (size_t i = 0; i < input.size(); i += chunk) {
     in.feed(input.substr(i, chunk));
-    Status s = in.drain(false, out);
+    Status s = drain_copies(in, false, out);
     if (!s.ok()) FAIL("unexpected error: " << s.error().message);
   }
-  Status s = in.drain(true, out);
+  Status s = drain_copies(in, true, out);
   if (!s.ok()) FAIL("unexpected error: " << s.error().message);
   return out;
 }
@@ -67,17 +70,58 @@ TEST_CASE("message input: a partial record waits for its delimiter", "[message_i
   MessageInput in(InputFraming::kDelimited, '\n', kLarge);
   std::vector<Envelope> out;
   in.feed("first\nsec");
-  REQUIRE(in.drain(false, out).ok());
+  REQUIRE(drain_copies(in, false, out).ok());
   CHECK(payloads(out) == Lines{"first"});
   in.feed("ond");
-  REQUIRE(in.drain(false, out).ok());
+  REQUIRE(drain_copies(in, false, out).ok());
   CHECK(payloads(out) == Lines{"first"});
   in.feed("\nthird");
-  REQUIRE(in.drain(false, out).ok());
+  REQUIRE(drain_copies(in, false, out).ok());
   CHECK(payloads(out) == Lines{"first", "second"});
-  REQUIRE(in.drain(true, out).ok());
+  REQUIRE(drain_copies(in, true, out).ok());
   CHECK(payloads(out) == Lines{"first", "second", "third"});
   CHECK(in.records() == 3);
+}
+
+TEST_CASE("message input: views point into the input until the next feed or drain",
+          "[message_input]") {
+  MessageInput in(InputFraming::kDelimited, '\n', kLarge);
+  std::vector<EnvelopeView> views;
+  in.feed("first\nsecond\nthi");
+  REQUIRE(in.drain(false, views).ok());
+  in.feed("rd\n");  // would move the buffer if drain had kept only the rest
+  views.clear();
+  REQUIRE(in.drain(false, views).ok());
+  REQUIRE(views.size() == 1);
+  CHECK(views[0].payload == "third");
+  const std::string big(100000, 'x');  // a record that makes the buffer grow
+  in.feed(big + "\nlast");
+  views.clear();
+  REQUIRE(in.drain(true, views).ok());
+  REQUIRE(views.size() == 2);
+  CHECK(views[0].payload == big);
+  CHECK(views[1].payload == "last");
+}
+
+TEST_CASE("message input: JSON lines are viewed after they are all decoded", "[message_input]") {
+  MessageInput in(InputFraming::kJsonLines, '\n', kLarge);
+  std::string input;
+  for (int i = 0; i < 40; ++i)  // enough to make the decoded list grow and move
+    input += fmt::format(R"({{"id":"i{}","key":"k{}","headers":{{"n":{}}},"payload":"p{}"}})", i, i,
+                         i, i) +
+             "\n";
+  in.feed(input);
+  std::vector<EnvelopeView> views;
+  REQUIRE(in.drain(true, views).ok());
+  REQUIRE(views.size() == 40);
+  for (int i = 0; i < 40; ++i) {
+    INFO(i);
+    CHECK(views[i].id == fmt::format("i{}", i));
+    CHECK(*views[i].key == fmt::format("k{}", i));
+    CHECK(views[i].payload == fmt::format("p{}", i));
+    REQUIRE(views[i].headers.size() == 1);
+    CHECK(views[i].headers[0].value.i == i);
+  }
 }
 
 TEST_CASE("message input: data fed in many small chunks", "[message_input]") {
@@ -97,10 +141,10 @@ TEST_CASE("message input: a split at every position, around every delimiter", "[
     MessageInput in(InputFraming::kDelimited, '\n', kLarge);
     std::vector<Envelope> out;
     in.feed(std::string_view(input).substr(0, split));
-    REQUIRE(in.drain(false, out).ok());
+    REQUIRE(drain_copies(in, false, out).ok());
     in.feed(std::string_view(input).substr(split));
-    REQUIRE(in.drain(false, out).ok());
-    REQUIRE(in.drain(true, out).ok());
+    REQUIRE(drain_copies(in, false, out).ok());
+    REQUIRE(drain_copies(in, true, out).ok());
     CHECK(payloads(out) == expected);
   }
 }
@@ -132,10 +176,10 @@ TEST_CASE("message input: whole stream is one message", "[message_input]") {
     std::vector<Envelope> out;
     for (size_t i = 0; i < input.size(); i += chunk) {
       in.feed(std::string_view(input).substr(i, chunk));
-      REQUIRE(in.drain(false, out).ok());
+      REQUIRE(drain_copies(in, false, out).ok());
       CHECK(out.empty());  // nothing before the end
     }
-    REQUIRE(in.drain(true, out).ok());
+    REQUIRE(drain_copies(in, true, out).ok());
     CHECK(payloads(out) == Lines{input});
   }
 }
@@ -144,7 +188,7 @@ TEST_CASE("message input: oversize delimited record is an error naming it", "[me
   MessageInput in(InputFraming::kDelimited, '\n', 5);
   std::vector<Envelope> out;
   in.feed("abc\n12345\ntoolong\nx\n");
-  Status s = in.drain(true, out);
+  Status s = drain_copies(in, true, out);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("message 3"));
   CHECK_THAT(s.error().message, Catch::Contains("7 bytes"));
@@ -158,14 +202,14 @@ TEST_CASE("message input: oversize record is caught before its delimiter arrives
   MessageInput in(InputFraming::kDelimited, '\n', 8);
   std::vector<Envelope> out;
   in.feed("ok\n");
-  REQUIRE(in.drain(false, out).ok());
+  REQUIRE(drain_copies(in, false, out).ok());
   Status s = ok_status();
   // Feeding byte by byte, the error must come once the partial record exceeds
   // the limit, without waiting for a delimiter that may never come.
   size_t fed = 0;
   for (; fed < 100 && s.ok(); ++fed) {
     in.feed("x");
-    s = in.drain(false, out);
+    s = drain_copies(in, false, out);
   }
   REQUIRE_FALSE(s.ok());
   CHECK(fed == 9);
@@ -178,7 +222,7 @@ TEST_CASE("message input: oversize last record without delimiter", "[message_inp
   std::vector<Envelope> out;
   in.feed("a\nbcdef");
   // The partial record is already over the limit.
-  Status s = in.drain(true, out);
+  Status s = drain_copies(in, true, out);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("message 2"));
   CHECK(payloads(out) == Lines{"a"});
@@ -188,10 +232,10 @@ TEST_CASE("message input: oversize whole stream", "[message_input]") {
   MessageInput in(InputFraming::kWhole, '\n', 10);
   std::vector<Envelope> out;
   in.feed("0123456789");
-  REQUIRE(in.drain(false, out).ok());
+  REQUIRE(drain_copies(in, false, out).ok());
   in.feed("A");
-  Status s = in.drain(false, out);
-  if (s.ok()) s = in.drain(true, out);
+  Status s = drain_copies(in, false, out);
+  if (s.ok()) s = drain_copies(in, true, out);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("message 1"));
   CHECK(out.empty());
@@ -202,10 +246,10 @@ TEST_CASE("message input: a lower limit learned later applies to later records",
   MessageInput in(InputFraming::kDelimited, '\n', kLarge);
   std::vector<Envelope> out;
   in.feed("long line\n");
-  REQUIRE(in.drain(false, out).ok());
+  REQUIRE(drain_copies(in, false, out).ok());
   in.set_max_message_bytes(4);
   in.feed("ok\nlong again\n");
-  Status s = in.drain(false, out);
+  Status s = drain_copies(in, false, out);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("message 3"));
   CHECK(payloads(out) == Lines{"long line", "ok"});
@@ -255,7 +299,7 @@ TEST_CASE("message input: a bad JSON line is an error naming the line", "[messag
   MessageInput in(InputFraming::kJsonLines, '\n', kLarge);
   std::vector<Envelope> out;
   in.feed("{\"payload\":\"a\"}\n{\"payload\":\"b\"}\n{not json}\n{\"payload\":\"d\"}\n");
-  Status s = in.drain(true, out);
+  Status s = drain_copies(in, true, out);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("line 3"));
   CHECK(payloads(out) == Lines{"a", "b"});
@@ -298,9 +342,9 @@ TEST_CASE("message input: msgpack stream split at every byte position", "[messag
     MessageInput in(InputFraming::kMsgpack, '\n', kLarge);
     std::vector<Envelope> out;
     in.feed(std::string_view(stream).substr(0, split));
-    REQUIRE(in.drain(false, out).ok());
+    REQUIRE(drain_copies(in, false, out).ok());
     in.feed(std::string_view(stream).substr(split));
-    REQUIRE(in.drain(true, out).ok());
+    REQUIRE(drain_copies(in, true, out).ok());
     CHECK(out == expected);
   }
 }
@@ -318,8 +362,8 @@ TEST_CASE("message input: msgpack stream ending inside a record", "[message_inpu
   MessageInput in(InputFraming::kMsgpack, '\n', kLarge);
   std::vector<Envelope> out;
   in.feed(stream);
-  REQUIRE(in.drain(false, out).ok());
-  Status s = in.drain(true, out);
+  REQUIRE(drain_copies(in, false, out).ok());
+  Status s = drain_copies(in, true, out);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("record 3"));
   CHECK(out.size() == 2);
@@ -333,7 +377,7 @@ TEST_CASE("message input: a msgpack record that is not an envelope", "[message_i
   MessageInput in(InputFraming::kMsgpack, '\n', kLarge);
   std::vector<Envelope> out;
   in.feed(stream);
-  Status s = in.drain(true, out);
+  Status s = drain_copies(in, true, out);
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("record 3"));
   CHECK(out == std::vector<Envelope>{envelopes[0], envelopes[1]});
@@ -345,7 +389,7 @@ TEST_CASE("message input: bytes that are not msgpack", "[message_input]") {
   std::vector<Envelope> out;
   in.feed(encode_envelope(envelopes[0]) + "\xc1 garbage");
   Status s = ok_status();
-  REQUIRE_NOTHROW(s = in.drain(true, out));
+  REQUIRE_NOTHROW(s = drain_copies(in, true, out));
   REQUIRE_FALSE(s.ok());
   CHECK_THAT(s.error().message, Catch::Contains("record 2"));
   CHECK(out.size() == 1);
@@ -363,9 +407,9 @@ TEST_CASE("message input: an oversize msgpack record is an error naming it", "[m
     Status s = ok_status();
     for (size_t i = 0; i < stream.size() && s.ok(); i += chunk) {
       in.feed(std::string_view(stream).substr(i, chunk));
-      s = in.drain(false, out);
+      s = drain_copies(in, false, out);
     }
-    if (s.ok()) s = in.drain(true, out);
+    if (s.ok()) s = drain_copies(in, true, out);
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.error().message, Catch::Contains("record 2"));
     REQUIRE(out.size() == 1);

@@ -6,6 +6,9 @@
 #include <set>
 #include <vector>
 
+#include "core/position.h"
+#include "core/ulid.h"
+
 namespace eda {
 namespace {
 
@@ -171,6 +174,63 @@ TEST_CASE("publish order: a simulated broker stores every batch once, in order, 
     CHECK(order.empty());
     CHECK(!order.recovering());
   }
+}
+
+}  // namespace
+}  // namespace eda
+
+namespace eda {
+namespace {
+
+TEST_CASE("envelope stamper: sets topic, a new ULID and now on a bare message", "[publisher]") {
+  EnvelopeStamp stamp{"orders", std::nullopt, {}, std::nullopt};
+  EnvelopeStamper stamper(stamp);
+  EnvelopeView bare;
+  bare.topic = "ignored";
+  bare.payload = "hello";
+  int64_t before = now_ms();
+  EnvelopeView a = stamper.stamp(bare, now_ms());
+  CHECK(a.topic == "orders");
+  CHECK(a.payload == "hello");
+  CHECK(a.headers.empty());
+  CHECK_FALSE(a.key);
+  CHECK(a.ts >= before);
+  CHECK(a.ts <= now_ms());
+  REQUIRE(a.id.size() == 26);
+  CHECK(ulid_time_ms(a.id) == a.ts);
+  std::string first(a.id);
+  EnvelopeView b = stamper.stamp(bare, a.ts);  // the stamper's id buffer is reused
+  CHECK(b.id > first);
+}
+
+TEST_CASE("envelope stamper: keeps what the source set, adds key, headers and --id",
+          "[publisher]") {
+  Envelope source;
+  source.id = "given-id";
+  source.key = "source-key";
+  source.ts = 1234;
+  source.headers = {{"a", std::string("1")}};
+  source.payload = "p";
+  std::vector<HeaderField> source_headers;
+  EnvelopeView view = view_envelope(source, source_headers);
+
+  EnvelopeStamp plain{"t", std::nullopt, {}, std::nullopt};
+  EnvelopeStamper keep(plain);
+  Envelope kept = copy_envelope(keep.stamp(view, 99));
+  CHECK(kept.id == "given-id");
+  CHECK(kept.ts == 1234);
+  CHECK(kept.key == "source-key");
+  CHECK(kept.headers == source.headers);
+
+  EnvelopeStamp full{"t", "k", {{"b", int64_t{2}}, {"c", true}}, "fixed"};
+  EnvelopeStamper stamper(full);
+  Envelope stamped = copy_envelope(stamper.stamp(view, 99));
+  CHECK(stamped.topic == "t");
+  CHECK(stamped.id == "fixed");
+  CHECK(stamped.key == "k");
+  CHECK(stamped.ts == 1234);
+  CHECK(stamped.headers == Headers{{"a", std::string("1")}, {"b", int64_t{2}}, {"c", true}});
+  CHECK(stamped.payload == "p");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/duration.h"
+#include "core/envelope_codec.h"
 #include "core/log.h"
 #include "core/position.h"
 
@@ -101,12 +102,18 @@ class PublishRun {
  private:
   struct Batch {
     uint64_t first;  // 1-based number of its first message, for error messages
-    std::vector<Envelope> envelopes;
+    uint32_t count = 0;
+    proto::Message publish;  // encoded once, sent (and resent) as it is
     Clock::time_point sent_at{};
+  };
+  // A message read, stamped and encoded, waiting for a batch.
+  struct Staged {
+    uint32_t bytes;  // of its encoding in staged_bytes_
+    size_t size;     // the size --max-message-bytes limits (message_size)
   };
 
   bool done() const { return input_done_ && staged_.empty() && batches_.empty(); }
-  void stamp(Envelope& e);
+  void stage(const EnvelopeView& v, int64_t now);
   void build_batches();
   void send_unsent();
   void read_input();
@@ -133,8 +140,12 @@ class PublishRun {
   const std::atomic<bool>& stop_;
   PublishReport& report_;
 
-  UlidGenerator ids_;
-  std::deque<Envelope> staged_;        // read, not yet in a batch
+  EnvelopeStamper stamper_{stamp_};
+  std::vector<EnvelopeView> fresh_;  // the last read from the source
+  // Read, not yet in a batch: their encodings one after another, from staged_head_ on.
+  std::string staged_bytes_;
+  size_t staged_head_ = 0;
+  std::deque<Staged> staged_;
   std::map<uint64_t, Batch> batches_;  // req_id -> batch awaiting confirmation
   PublishOrder order_;                 // which of them to send, and when
   size_t in_batches_ = 0;              // messages inside batches_
@@ -152,8 +163,13 @@ class PublishRun {
   uint64_t resume_hello_ = 0;       // paused: the first HELLO sent since; 0 if none yet
 };
 
-void PublishRun::stamp(Envelope& e) {
-  stamp_envelope(e, stamp_, ids_);
+void PublishRun::stage(const EnvelopeView& v, int64_t now) {
+  EnvelopeView stamped = stamper_.stamp(v, now);
+  size_t before = staged_bytes_.size();
+  StringStream stream{staged_bytes_};
+  msgpack::packer<StringStream> pk(stream);
+  pack_envelope(pk, stamped);
+  staged_.push_back({static_cast<uint32_t>(staged_bytes_.size() - before), message_size(stamped)});
 }
 
 size_t PublishRun::rate_allowance() const {
@@ -169,16 +185,26 @@ void PublishRun::build_batches() {
   while (!staged_.empty() && allowance > 0 && order_.has_room()) {
     Batch b;
     b.first = numbered_ - staged_.size() + 1;
-    size_t bytes = 0;
-    while (!staged_.empty() && allowance > 0 && b.envelopes.size() < config_.batch_messages &&
-           (b.envelopes.empty() || bytes + staged_.front().size() <= config_.batch_bytes)) {
-      bytes += staged_.front().size();
-      b.envelopes.push_back(std::move(staged_.front()));
+    size_t bytes = 0, encoded = 0;
+    while (!staged_.empty() && allowance > 0 && b.count < config_.batch_messages &&
+           (b.count == 0 || bytes + staged_.front().size <= config_.batch_bytes)) {
+      bytes += staged_.front().size;
+      encoded += staged_.front().bytes;
+      ++b.count;
       staged_.pop_front();
       --allowance;
     }
     uint64_t req = conn_.next_request_id();
-    in_batches_ += b.envelopes.size();
+    // req_id 0 asks for no confirmation (--no-confirm).
+    b.publish =
+        proto::encode_publish(config_.confirm ? req : 0, b.count,
+                              std::string_view(staged_bytes_).substr(staged_head_, encoded));
+    staged_head_ += encoded;
+    if (staged_.empty() || staged_head_ > staged_bytes_.size() / 2) {  // keep it compact
+      staged_bytes_.erase(0, staged_head_);
+      staged_head_ = 0;
+    }
+    in_batches_ += b.count;
     batches_.emplace(req, std::move(b));
     order_.add(req);
   }
@@ -191,9 +217,9 @@ void PublishRun::send_unsent() {
     auto next = order_.next();
     if (!next) return;
     auto it = batches_.find(*next);
-    uint64_t req = config_.confirm ? it->first : 0;
-    if (conn_.send(proto::encode_publish(req, it->second.envelopes)) != SendResult::kSent) return;
-    if (it->second.sent_at == Clock::time_point{}) report_.sent += it->second.envelopes.size();
+    const Batch& b = it->second;
+    if (conn_.send(b.publish) != SendResult::kSent) return;
+    if (b.sent_at == Clock::time_point{}) report_.sent += b.count;
     it->second.sent_at = Clock::now();
     order_.sent(it->first);
     if (!config_.confirm) finish_batch(it);
@@ -201,18 +227,16 @@ void PublishRun::send_unsent() {
 }
 
 void PublishRun::read_input() {
-  std::vector<Envelope> fresh;
-  Status s = source_.read(fresh, input_done_);
-  for (Envelope& e : fresh) {
-    stamp(e);
-    staged_.push_back(std::move(e));
-  }
-  numbered_ += fresh.size();
+  fresh_.clear();
+  Status s = source_.read(fresh_, input_done_);
+  int64_t now = now_ms();
+  for (const EnvelopeView& v : fresh_) stage(v, now);
+  numbered_ += fresh_.size();
   if (!s && !failure_) failure_ = s.error();
 }
 
 void PublishRun::finish_batch(std::map<uint64_t, Batch>::iterator it) {
-  in_batches_ -= it->second.envelopes.size();
+  in_batches_ -= it->second.count;
   order_.done(it->first);
   batches_.erase(it);
 }
@@ -229,7 +253,7 @@ Status PublishRun::handle_replies() {
       auto m = proto::decode<proto::Confirm>(r.body());
       if (!m) return runtime_error(m.error().message);
       if (auto it = batches_.find(m->req_id); it != batches_.end()) {
-        report_.confirmed += it->second.envelopes.size();
+        report_.confirmed += it->second.count;
         report_.duplicates += m->duplicates.size();
         if (config_.on_confirmed) config_.on_confirmed(it->second.first, m->offsets);
         finish_batch(it);
@@ -253,7 +277,7 @@ Status PublishRun::handle_replies() {
       const Batch& b = it->second;
       if (!failure_)
         failure_ = runtime_error(fmt::format("broker rejected messages {}..{}: {}", b.first,
-                                             b.first + b.envelopes.size() - 1, m->text));
+                                             b.first + b.count - 1, m->text));
       finish_batch(it);
     }
   }
@@ -379,14 +403,26 @@ Status PublishRun::run() {
 
 }  // namespace
 
-void stamp_envelope(Envelope& e, const EnvelopeStamp& stamp, UlidGenerator& ids) {
-  e.topic = stamp.topic;
-  if (stamp.key) e.key = stamp.key;
-  e.headers.insert(e.headers.end(), stamp.headers.begin(), stamp.headers.end());
-  int64_t now = now_ms();
+EnvelopeStamper::EnvelopeStamper(const EnvelopeStamp& stamp) : stamp_(stamp) {
+  view_headers(stamp_.headers, extra_headers_);
+}
+
+EnvelopeView EnvelopeStamper::stamp(const EnvelopeView& v, int64_t now) {
+  EnvelopeView e = v;
+  e.topic = stamp_.topic;
+  if (stamp_.key) e.key = *stamp_.key;
+  if (!extra_headers_.empty()) {
+    headers_.assign(v.headers.begin(), v.headers.end());
+    headers_.insert(headers_.end(), extra_headers_.begin(), extra_headers_.end());
+    e.headers = headers_;
+  }
   if (e.ts == 0) e.ts = now;  // a copied envelope keeps its time
-  if (stamp.id) e.id = *stamp.id;
-  if (e.id.empty()) e.id = ids.next(now);
+  if (stamp_.id) e.id = *stamp_.id;
+  if (e.id.empty()) {
+    ids_.next(now, id_);
+    e.id = id_;
+  }
+  return e;
 }
 
 Status publish(BrokerConnection& connection, EnvelopeSource& source, const EnvelopeStamp& stamp,

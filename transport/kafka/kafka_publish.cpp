@@ -58,7 +58,7 @@ class KafkaPublishRun {
 
  private:
   Status connect();
-  Status produce(Envelope& e);
+  Status produce(const EnvelopeView& v);
   Status wait_for_deliveries();
   std::optional<Error> time_or_stop_error() const;
   void pace();
@@ -71,7 +71,7 @@ class KafkaPublishRun {
   PublishReport& report_;
   DeliveryTally tally_;
   KafkaHandle rk_;
-  UlidGenerator ids_;
+  EnvelopeStamper stamper_{stamp_};
   KafkaPublishClock::time_point start_ = KafkaPublishClock::now();
 };
 
@@ -127,8 +127,9 @@ void KafkaPublishRun::pace() {
   }
 }
 
-Status KafkaPublishRun::produce(Envelope& e) {
-  stamp_envelope(e, stamp_, ids_);
+Status KafkaPublishRun::produce(const EnvelopeView& v) {
+  // librdkafka copies what it sends; the owned copy keeps kafka_headers_of simple.
+  Envelope e = copy_envelope(stamper_.stamp(v, now_ms()));
   pace();
   while (true) {
     KafkaHeaders headers(rd_kafka_headers_new(e.headers.size() + 1));
@@ -169,7 +170,7 @@ Status KafkaPublishRun::run() {
   if (Status s = connect(); !s) return s;
   std::optional<Error> input_error;
   bool at_end = false;
-  std::vector<Envelope> fresh;
+  std::vector<EnvelopeView> fresh;
   while (!at_end) {
     if (auto failure = time_or_stop_error()) return *failure;
     if (source_.fd() >= 0) {
@@ -181,8 +182,8 @@ Status KafkaPublishRun::run() {
     }
     fresh.clear();
     Status s = source_.read(fresh, at_end);
-    for (Envelope& e : fresh)
-      if (Status p = produce(e); !p) return p;
+    for (const EnvelopeView& v : fresh)
+      if (Status p = produce(v); !p) return p;
     if (!s) {
       input_error = s.error();
       break;
