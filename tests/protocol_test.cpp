@@ -133,7 +133,7 @@ void check_batch_reader(const std::string& body, uint64_t id, const std::vector<
     REQUIRE(view->envelopes.size() == batch.size());
     for (size_t i = 0; i < batch.size(); ++i) CHECK(copy_envelope(view->envelopes[i]) == batch[i]);
   }
-  // Every truncation, and a bad envelope, is refused with decode<M>'s message.
+  // Every truncation, a bad id and a bad envelope are refused with decode<M>'s message.
   for (size_t cut = 0; cut < body.size(); ++cut) {
     INFO(cut);
     auto view = reader.read(body.substr(0, cut));
@@ -142,6 +142,8 @@ void check_batch_reader(const std::string& body, uint64_t id, const std::vector<
   }
   std::string bad_envelope("\x92\x09\x91\x93\x01\x02\x03", 7);
   CHECK(reader.read(bad_envelope).error().message == decode<M>(bad_envelope).error().message);
+  std::string bad_id("\x92\xa1x\x90", 4);  // ["x", []]
+  CHECK(reader.read(bad_id).error().message == decode<M>(bad_id).error().message);
 }
 
 TEST_CASE("protocol: PublishReader reads PUBLISH in place as decode<Publish> does", "[protocol]") {
