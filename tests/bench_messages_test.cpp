@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
-#include "tests/view_copies.h"
+#include "tests/envelope_copies.h"
 
 namespace eda {
 namespace {

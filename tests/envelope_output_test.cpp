@@ -12,7 +12,7 @@
 #include "core/envelope_codec.h"
 #include "core/envelope_json.h"
 #include "core/message_input.h"
-#include "tests/view_copies.h"
+#include "tests/envelope_copies.h"
 
 namespace eda {
 namespace {

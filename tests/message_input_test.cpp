@@ -8,7 +8,7 @@
 
 #include "core/envelope_codec.h"
 #include "core/envelope_json.h"
-#include "tests/view_copies.h"
+#include "tests/envelope_copies.h"
 
 namespace eda {
 namespace {
