@@ -2,7 +2,7 @@
 _edatool() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   local path="" i word
-  local valued=" --ack --after --authorized-keys --bind --broker --concurrency --count --curve-key --curve-secret --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --force --format --from --fsync --group --header --help --id --ingest --json --kafka-config --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --out --prefix --print-offsets --publishers --quiet --rate --reason --reduce --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --server-key --set --size --speed --stored --subscribers --tap --template --timeout --to --ttl --value --verbose --version --wait --whole -0 -H -X -b -d -e -f -h -k -n -q -v "
+  local valued=" --ack --after --authorized-keys --bind --broker --compact --concurrency --count --curve-key --curve-secret --data --dedup-window --delimiter --description --exec --exit-at-end --file --filter --follow --force --format --from --fsync --group --header --help --id --ingest --json --kafka-config --key --lines --lock --max-deliveries --max-message-bytes --memory --messages --msgpack --namespace --no-confirm --null --out --prefix --print-offsets --publishers --quiet --rate --reason --reduce --remove --republish --resubmit --retention-age --retention-bytes --segment-bytes --server-key --set --size --speed --stored --subscribers --tap --template --timeout --to --tombstone-retention --ttl --value --verbose --version --wait --whole -0 -H -X -b -d -e -f -h -k -n -q -v "
   # The words before the cursor that are not options or their values name the subcommand.
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
@@ -11,7 +11,7 @@ _edatool() {
       continue
     fi
     case "${path:+$path }$word" in
-      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'view'|'view create'|'view get'|'view list'|'view stats'|'view drop'|'view rebuild'|'view build'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'stats'|'bench'|'keygen'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
+      'broker'|'pub'|'sub'|'recv'|'tail'|'replay'|'topic'|'topic create'|'topic list'|'topic stats'|'topic delete'|'subscription'|'subscription create'|'subscription delete'|'subscription list'|'view'|'view create'|'view get'|'view list'|'view stats'|'view drop'|'view rebuild'|'view build'|'queue'|'queue create'|'queue delete'|'queue list'|'queue stats'|'settle'|'dlq'|'stats'|'bench'|'keygen'|'help'|'completion'|'man') path="${path:+$path }$word" ;;
       *) break ;;
     esac
   done
@@ -88,6 +88,9 @@ _edatool() {
     'replay:--format') COMPREPLY=($(compgen -W 'raw json msgpack' -- "$cur")); return ;;
     'replay:--template') COMPREPLY=(); return ;;
     'topic:-h'|'topic:--help') COMPREPLY=(); return ;;
+    'topic create:-h'|'topic create:--help') COMPREPLY=(); return ;;
+    'topic create:--compact') COMPREPLY=(); return ;;
+    'topic create:--tombstone-retention') COMPREPLY=(); return ;;
     'topic list:-h'|'topic list:--help') COMPREPLY=(); return ;;
     'topic stats:-h'|'topic stats:--help') COMPREPLY=(); return ;;
     'topic stats:--json') COMPREPLY=(); return ;;
@@ -188,7 +191,10 @@ _edatool() {
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
     'topic')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
-      else COMPREPLY=($(compgen -W 'list stats delete' -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W 'create list stats delete' -- "$cur")); fi ;;
+    'topic create')
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help --compact --tombstone-retention -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
+      else COMPREPLY=($(true)); fi ;;
     'topic list')
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '-h --help -b --broker --namespace --curve-key --server-key -X --kafka-config -q --quiet -v --verbose' -- "$cur"))
       else COMPREPLY=($(compgen -W "$(timeout 1 edatool topic list 2>/dev/null)" -- "$cur")); fi ;;
