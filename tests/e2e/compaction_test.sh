@@ -3,7 +3,10 @@
 # message per key survives with its original offset, tombstones delete keys
 # after --tombstone-retention, a kill -9 mid-compaction loses nothing
 # confirmed, offline replay and `view build` read the compacted log, errors,
-# and the same behaviour in a --memory broker.
+# and the same behaviour in a --memory broker. Sections carry the numbers of
+# the task's list; they run in the order that lets them share brokers and data.
+# Waits are for log lines or for a settled state (every sealed segment a
+# compacted one, format version 2), never for a fixed time.
 source "$(dirname "$0")/lib.sh"
 
 # Generates inputs and checks sub/replay output against them; see the usage of each mode.
