@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/broker_state.h"
 #include "core/compactor.h"
@@ -25,8 +26,8 @@ bool tombstone_due(const std::optional<int64_t>& expiry, int64_t now_ms) {
 
 void log_pass(const std::string& topic, const CompactionResult& r) {
   if (r.records_removed == 0) return;
-  log_info("topic {}: compaction removed {} of {} messages read ({} -> {} bytes)", topic,
-           r.records_removed, r.records_read, r.bytes_before, r.bytes_after);
+  log_info("topic {}: compaction removed {} of {} messages read ({} -> {} bytes) in {} ms", topic,
+           r.records_removed, r.records_read, r.bytes_before, r.bytes_after, r.elapsed_ms);
 }
 
 }  // namespace
@@ -45,7 +46,11 @@ void BrokerEngine::compact(Topic& t, int64_t now_ms) {
     uint64_t dirty = t.log->bytes() - std::min(t.log->bytes(), c.clean_bytes);
     bool grown = t.log->next_offset() > c.clean_end && dirty >= c.clean_bytes;
     if (!grown && !tombstone_due(c.tombstone_expiry, now_ms)) return;
+    auto started = std::chrono::steady_clock::now();
     CompactionResult r = t.log->compact_in_place(horizon, t.settings.tombstone_retention_ms);
+    r.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count();
     c.clean_end = t.log->next_offset();
     c.clean_bytes = t.log->bytes();
     c.tombstone_expiry = r.next_tombstone_expiry;
@@ -53,7 +58,10 @@ void BrokerEngine::compact(Topic& t, int64_t now_ms) {
     return;
   }
   if (compactor_ && compactor_->busy(t.serial)) return;
+  // Only what is durable and visible: a read limited by `visible` must never
+  // step over a gap onto records past it.
   std::vector<SealedSegment> sealed = t.log->sealed_segments();
+  std::erase_if(sealed, [&](const SealedSegment& s) { return s.end > t.visible; });
   if (sealed.empty()) return;
   uint64_t dirty = 0;
   for (const SealedSegment& s : sealed)

@@ -131,6 +131,8 @@ Result<BrokerEngine::Topic*> BrokerEngine::make_topic(std::string_view ns, const
     if (settings != TopicSettings{}) {
       if (Status s = fs.create_dirs(dir); !s) return s.error();
       if (Status s = save_topic_settings(fs, dir, settings); !s) return s.error();
+      // The topic's own entry too, before `topic create` answers.
+      if (Status s = fs.sync_dir(dir.substr(0, dir.rfind('/'))); !s) return s.error();
     }
     DiskLogOptions options{config_.segment_bytes, true, committer_.get()};
     auto disk = DiskLog::create(fs, dir, options);
@@ -164,11 +166,12 @@ Result<PublishReceipt> BrokerEngine::publish(std::span<const EnvelopeView> batch
   if (batch.size() > kMaxBatchMessages)
     return invalid_argument(fmt::format("a publish batch of {} messages is over the limit of {}",
                                         batch.size(), kMaxBatchMessages));
+  // Every message names the first one's topic, so one check of it serves all.
+  if (Status s = validate_topic(batch[0].topic); !s) return s.error();
   for (size_t i = 0; i < batch.size(); ++i) {
     const EnvelopeView& e = batch[i];
     if (e.topic != batch[0].topic)
       return invalid_argument("a publish batch must hold one topic; send one batch per topic");
-    if (Status s = validate_topic(e.topic); !s) return s.error();
     if (Status s = check_message_limits(e, config_.max_message_bytes); !s)
       return invalid_argument(fmt::format("message {} of the batch {}", i + 1, s.error().message));
   }
@@ -284,8 +287,10 @@ Result<SubscriptionId> BrokerEngine::subscribe(const SubscribeRequest& request) 
     if (!sub->matches(*topic)) continue;
     const std::string& name = topic->name;
     auto resumed = request.resume.find(name);
-    uint64_t start = resolve_position(*topic->log, request.from, topic->visible,
-                                      accepted_by(sub->filter, *topic));
+    RecordFilter wanted = accepted_by(sub->filter, *topic);
+    // "The last N" counts messages, not offsets, where compaction left gaps.
+    if (!wanted && topic->settings.compact) wanted = [](const StoredRecord&) { return true; };
+    uint64_t start = resolve_position(*topic->log, request.from, topic->visible, wanted);
     if (resumed != request.resume.end()) {
       // Below the earliest offset: next_delivery says what retention took.
       start = resumed->second;
@@ -431,9 +436,13 @@ Status BrokerEngine::create_topic(const std::string& name, const TopicSettings& 
   if (Status s = validate_topic(name); !s) return s;
   if (Topic* t = find_topic(ns, name)) {
     if (t->settings == settings) return ok_status();
+    std::string now = t->settings.compact ? fmt::format("compacted, tombstones kept {} ms",
+                                                        t->settings.tombstone_retention_ms)
+                                          : "not compacted";
     return Error{ErrorKind::kConflict,
-                 fmt::format("topic {} exists already, {}; delete it first to make it again", name,
-                             t->settings.compact ? "compacted" : "not compacted")};
+                 fmt::format("topic {} exists already with other settings ({}); delete it first "
+                             "to make it again",
+                             name, now)};
   }
   auto made = make_topic(ns, name, settings);
   return made ? ok_status() : Status(made.error());

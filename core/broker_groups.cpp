@@ -362,10 +362,14 @@ Result<ReceiveResult> BrokerEngine::receive(const ReceiveRequest& r, int64_t now
   for (const GroupDelivery& d : out.deliveries) offsets.push_back(d.offset);
   out.records = read_offsets(t, offsets);
   if (out.records.size() != out.deliveries.size()) {
-    // A record that cannot be read (corrupt) stays leased until its lock expires.
+    // On a compacted topic a missing record was superseded by a newer one of
+    // its key: it is settled as done. Elsewhere a record that cannot be read
+    // (corrupt) stays leased until its lock expires.
     std::erase_if(out.deliveries, [&](const GroupDelivery& d) {
-      return std::none_of(out.records.begin(), out.records.end(),
-                          [&](const StoredRecord& rec) { return rec.offset == d.offset; });
+      bool missing = std::none_of(out.records.begin(), out.records.end(),
+                                  [&](const StoredRecord& rec) { return rec.offset == d.offset; });
+      if (missing && t.settings.compact) (void)g.state.complete(d.token);
+      return missing;
     });
   }
   if (!g.rule.set.empty() || !g.rule.remove.empty()) rewrite_for_rule(g, out.records);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 
 #include "core/log_format.h"
@@ -34,7 +36,9 @@ bool LatestOffsets::keeps(const StoredRecord& r, int64_t tombstone_horizon_ms) {
 }
 
 std::optional<int64_t> LatestOffsets::next_tombstone_expiry(int64_t retention_ms) const {
-  if (!oldest_kept_tombstone_) return std::nullopt;
+  // A ts or retention so large that the sum overflows expires never.
+  if (!oldest_kept_tombstone_ || *oldest_kept_tombstone_ > INT64_MAX - retention_ms - 1)
+    return std::nullopt;
   return *oldest_kept_tombstone_ + retention_ms + 1;
 }
 
@@ -126,6 +130,15 @@ struct OutputGroup {
   uint64_t bytes_before = 0;
 };
 
+// Whether the next segment joins a group that starts at `base` and has
+// written `size` bytes: while the group is under half the target, and the
+// merged file stays within what a segment's u32 relative offsets and
+// positions can address.
+bool fits_in_group(uint64_t base, uint64_t size, const SealedSegment& next, uint64_t target) {
+  return size < target / 2 && next.end - base <= UINT32_MAX &&
+         size + next.bytes <= lf::kMaxSegmentBytes;
+}
+
 Result<uint64_t> segment_size(FileSystem& fs, const std::string& dir, uint64_t base) {
   auto file = fs.open(fmt::format("{}/{}{}", dir, segment_name(base), lf::kSegmentSuffix),
                       OpenMode::kReadOnly);
@@ -137,6 +150,7 @@ Result<uint64_t> segment_size(FileSystem& fs, const std::string& dir, uint64_t b
 
 Result<CompactionResult> compact_segments(FileSystem& fs, const CompactionJob& job,
                                           const std::atomic<bool>& cancel) {
+  auto started = std::chrono::steady_clock::now();
   LatestOffsets latest;
   for (const SealedSegment& segment : job.segments)
     if (Status s = for_each_record(fs, job.dir, segment, cancel,
@@ -173,8 +187,9 @@ Result<CompactionResult> compact_segments(FileSystem& fs, const CompactionJob& j
     if (!read) return abandon(read.error());
     if (!written) return abandon(written.error());
 
-    bool last = i + 1 == job.segments.size();
-    if (!last && group->writer.size() < job.target_bytes / 2) continue;
+    if (i + 1 < job.segments.size() && fits_in_group(group->file.base, group->writer.size(),
+                                                     job.segments[i + 1], job.target_bytes))
+      continue;
     if (group->file.replaces.size() == 1 && group->removed == 0) {
       (void)fs.remove(group->writer.path());  // it would come out as it is
     } else {
@@ -189,6 +204,9 @@ Result<CompactionResult> compact_segments(FileSystem& fs, const CompactionJob& j
     group.reset();
   }
   result.next_tombstone_expiry = latest.next_tombstone_expiry(job.tombstone_retention_ms);
+  result.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
   return result;
 }
 

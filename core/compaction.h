@@ -77,6 +77,7 @@ struct CompactionResult {
   uint64_t bytes_after = 0;   // of the files replacing them
   // When a tombstone kept now may be removed: its ts + tombstone retention.
   std::optional<int64_t> next_tombstone_expiry;
+  int64_t elapsed_ms = 0;  // how long the pass took
 };
 
 // Reads the job's segments twice — once to find each key's newest offset,

@@ -64,6 +64,7 @@ void Compactor::run() {
     auto [topic, job] = std::move(queue_.front());
     queue_.pop_front();
     running_ = topic;
+    cancel_ = false;  // a forget() of the pass before must not stop this one
     lock.unlock();
     auto result = compact_segments(fs_, job, cancel_);
     lock.lock();

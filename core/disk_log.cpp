@@ -183,15 +183,16 @@ Status DiskLog::replace_segments(const CompactedFile& file) {
     (void)fs_.remove(file.path);
     return runtime_error(fmt::format("{}: the segments it replaces changed; not used", file.path));
   }
-  // Crash-safe order: the merged file first takes the first segment's name
-  // (reads of it stop at the next segment's base, so until the others are
-  // gone they still serve their offsets); then the others go.
+  // Crash-safe order: the merged file first takes the first segment's name,
+  // durably (reads of it stop at the next segment's base, so until the others
+  // are gone they still serve their offsets); only then do the others go.
   // The merged file's index is built from it when first needed.
   (void)fs_.remove(fmt::format("{}/{}{}", dir_, segment_name(file.base), lf::kIndexSuffix));
   if (Status s = fs_.rename(file.path, segments_.at(file.base)->path()); !s) {
     (void)fs_.remove(file.path);
     return s;
   }
+  if (Status s = fs_.sync_dir(dir_); !s) return s;
   for (size_t i = 1; i < file.replaces.size(); ++i)
     if (Status s = segments_.at(file.replaces[i])->remove_files(); !s) return s;
   if (Status s = fs_.sync_dir(dir_); !s) return s;

@@ -14,8 +14,8 @@ inline constexpr std::string_view kMagic{
     8};
 inline constexpr uint32_t kVersion = 1;
 inline constexpr uint32_t kCompactedVersion = 2;  // written by compaction: may hold gap frames
-inline constexpr size_t kHeaderSize = 32;        // magic, version u32, base offset u64, reserved
-inline constexpr size_t kRecordHeaderSize = 16;  // body length u32, CRC-32C u32, ts i64
+inline constexpr size_t kHeaderSize = 32;         // magic, version u32, base offset u64, reserved
+inline constexpr size_t kRecordHeaderSize = 16;   // body length u32, CRC-32C u32, ts i64
 inline constexpr uint32_t kMaxRecordBody = 64u << 20;
 inline constexpr size_t kIndexInterval = 4096;  // bytes of records between index entries
 inline constexpr size_t kIndexEntrySize = 16;   // relative offset u32, position u32, max ts i64

@@ -253,6 +253,52 @@ TEST_CASE("compaction: an empty payload without tombstone:=true is a value", "[c
   CHECK(latest.keys() == 1);
 }
 
+TEST_CASE("compaction: a tombstone expiry that would overflow is never", "[compaction]") {
+  LatestOffsets latest;
+  Rec tomb{"k", "", true, INT64_MAX - 5};
+  std::string body = encode_envelope(envelope_of(0, tomb));
+  StoredRecord t{0, tomb.ts, body};
+  latest.add(t);
+  REQUIRE(latest.keeps(t, 0));
+  CHECK_FALSE(latest.next_tombstone_expiry(10));
+  CHECK_FALSE(latest.next_tombstone_expiry(INT64_MAX));
+  CHECK(latest.next_tombstone_expiry(4) == INT64_MAX);
+}
+
+TEST_CASE("compaction: a merged file never spans more offsets than a segment can address",
+          "[compaction]") {
+  FaultFileSystem fs;
+  REQUIRE(fs.create_dirs(kDir));
+  // Segment 0: one record, then a gap to 2^32 + 10 (as passes before may leave).
+  const uint64_t far = (uint64_t{1} << 32) + 10;
+  std::string first = segment_header(0, lf::kCompactedVersion);
+  std::string body0 = encode_envelope(envelope_of(0, {"a", "kept", false, 1}));
+  append_frame(first, 1, body0);
+  append_gap_frame(first, far - 1);
+  fs.set_contents(fmt::format("{}/{}.log", kDir, segment_name(0)), first);
+  // Segment `far`: ten updates of key b; then the active segment.
+  std::string second = segment_header(far, lf::kVersion);
+  for (uint64_t i = 0; i < 10; ++i)
+    append_frame(second, 1,
+                 encode_envelope(envelope_of(far + i, {"b", fmt::format("b{}", i), false, 1})));
+  fs.set_contents(fmt::format("{}/{}.log", kDir, segment_name(far)), second);
+  fs.set_contents(fmt::format("{}/{}.log", kDir, segment_name(far + 10)),
+                  segment_header(far + 10, lf::kVersion));
+  std::vector<std::string> notes;
+  auto log = DiskLog::open(fs, kDir, small_segments(), notes);
+  REQUIRE(log);
+  std::atomic<bool> cancel{false};
+  auto result =
+      compact_segments(fs, {kDir, (*log)->sealed_segments(), 0, kRetention, 1u << 30}, cancel);
+  REQUIRE(result);
+  for (const CompactedFile& f : result->files) {
+    CHECK(f.end - f.base <= UINT32_MAX);
+    REQUIRE((*log)->replace_segments(f));
+  }
+  std::map<uint64_t, Rec> model{{0, {"a", "kept", false, 1}}, {far + 9, {"b", "b9", false, 1}}};
+  check_log_equals(**log, model);
+}
+
 TEST_CASE("compaction: a segment that would come out the same is left alone", "[compaction]") {
   FaultFileSystem fs;
   auto log = DiskLog::create(fs, kDir, small_segments());

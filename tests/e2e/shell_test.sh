@@ -63,7 +63,7 @@ complete_words() {
 check_eq "$(complete_words edatool pu)" "pub" "command name"
 check_eq "$(complete_words edatool sub --format '')" "raw json msgpack" "--format choices"
 check_eq "$(complete_words edatool -b tcp://h:1 broker --fsync b)" "batch" "choices after a global option"
-check_eq "$(complete_words edatool topic '')" "list stats delete" "nested commands"
+check_eq "$(complete_words edatool topic '')" "create list stats delete" "nested commands"
 check_eq "$(complete_words edatool completion '')" "bash zsh fish" "positional choices"
 check_eq "$(complete_words edatool help bro)" "broker" "help completes command names"
 check_contains "$(complete_words edatool pub --n)" "--no-confirm" "pub flags"
