@@ -23,7 +23,7 @@ class EnvelopeSource {
   // The views stay valid until the next read(). On error, messages before
   // the bad one are still appended.
   virtual Status read(std::vector<EnvelopeView>& out, bool& at_end) = 0;
-  // The broker's limit, learned when connecting.
+  // The broker's message size limit, learned when connecting.
   virtual void set_max_message_bytes(size_t) {}
 };
 

@@ -164,10 +164,6 @@ void BrokerServer::handle(const Incoming& in) {
                        frames.error().message);
   }
   ns_ = frames->ns;
-  auto bad_body = [&](const Error& e) {
-    ++malformed_;
-    reply_error(peer, 0, ErrorCode::kBadFrame, e.message);
-  };
   switch (frames->command) {
     case proto::Command::kPublish:
       return handle_publish(peer, p, frames->body);
@@ -197,7 +193,7 @@ void BrokerServer::handle(const Incoming& in) {
       return handle_list_groups(peer, frames->body);
     case proto::Command::kStats: {
       auto m = proto::decode<proto::Stats>(frames->body);
-      if (!m) return bad_body(m.error());
+      if (!m) return reject_malformed(peer, m.error());
       if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
       return (void)reply(peer, proto::encode(proto::StatsReply{m->req_id, counters(ns_)}));
     }
@@ -213,21 +209,20 @@ void BrokerServer::handle(const Incoming& in) {
       return handle_view_stats(peer, frames->body);
     case proto::Command::kPing: {
       auto m = proto::decode<proto::Ping>(frames->body);
-      if (!m) return bad_body(m.error());
+      if (!m) return reject_malformed(peer, m.error());
       return (void)reply(peer, proto::encode(proto::Pong{m->req_id, instance_}));
     }
     case proto::Command::kHello: {
       auto m = proto::decode<proto::Hello>(frames->body);
-      if (!m) return bad_body(m.error());
+      if (!m) return reject_malformed(peer, m.error());
       log_debug("client '{}' connected", m->client);
       return (void)reply(peer, proto::encode(proto::Welcome{m->req_id, EDATOOL_VERSION, instance_,
                                                             engine_->config().max_message_bytes}));
     }
     default:
-      ++malformed_;
-      return reply_error(peer, 0, ErrorCode::kBadFrame,
-                         fmt::format("{} is not a request a client may send",
-                                     proto::command_name(frames->command)));
+      return reject_malformed(peer,
+                              runtime_error(fmt::format("{} is not a request a client may send",
+                                                        proto::command_name(frames->command))));
   }
 }
 
@@ -243,10 +238,7 @@ bool BrokerServer::may_hold_another(const std::string& peer, Peer& p, uint64_t r
 
 void BrokerServer::handle_publish(const std::string& peer, Peer& p, std::string_view body) {
   auto m = publish_reader_.read(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   const uint64_t req_id = m->id;
   if (req_id != 0 && !may_hold_another(peer, p, req_id)) return;
   for (const EnvelopeView& e : m->envelopes)
@@ -278,10 +270,7 @@ void BrokerServer::reply_when_durable(uint64_t ticket, const std::string& peer, 
 
 void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::string_view body) {
   auto m = proto::decode<proto::Subscribe>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   for (const std::string& pattern : m->patterns)
     if (!permitted(peer, m->req_id, Right::kSubscribe, pattern)) return;
   if (!p.subscriptions.count(m->sub_id) &&
@@ -307,10 +296,7 @@ void BrokerServer::handle_subscribe(const std::string& peer, Peer& p, std::strin
 
 void BrokerServer::handle_credit(const std::string& peer, Peer& p, std::string_view body) {
   auto m = proto::decode<proto::Credit>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   auto it = p.subscriptions.find(m->sub_id);
   if (it == p.subscriptions.end())
     return reply_error(peer, 0, ErrorCode::kUnknownSubscription,
@@ -320,10 +306,7 @@ void BrokerServer::handle_credit(const std::string& peer, Peer& p, std::string_v
 
 void BrokerServer::handle_unsubscribe(const std::string& peer, Peer& p, std::string_view body) {
   auto m = proto::decode<proto::Unsubscribe>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   if (auto it = p.subscriptions.find(m->sub_id); it != p.subscriptions.end()) {
     engine_->unsubscribe(it->second);
     owners_.erase(it->second);
@@ -334,10 +317,7 @@ void BrokerServer::handle_unsubscribe(const std::string& peer, Peer& p, std::str
 
 void BrokerServer::handle_list_topics(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::ListTopics>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   if (Status s = validate_pattern(m->pattern); !s)
     return reply_error(peer, m->req_id, ErrorCode::kRejected, s.error().message);
@@ -349,10 +329,7 @@ void BrokerServer::handle_list_topics(const std::string& peer, std::string_view 
 
 void BrokerServer::handle_delete_topic(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::DeleteTopic>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   if (Status s = engine_->delete_topic(m->name, ns_); !s)
     return reply_error(peer, m->req_id, ErrorCode::kNotFound, s.error().message);
@@ -362,14 +339,16 @@ void BrokerServer::handle_delete_topic(const std::string& peer, std::string_view
 
 void BrokerServer::handle_create_topic(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::CreateTopic>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   if (Status s = engine_->create_topic(m->name, m->settings, ns_); !s)
     return reply_error(peer, m->req_id, code_for(s.error()), s.error().message);
   reply(peer, proto::encode(proto::OkReply{m->req_id}));
+}
+
+void BrokerServer::reject_malformed(const std::string& peer, const Error& e) {
+  ++malformed_;
+  reply_error(peer, 0, ErrorCode::kBadFrame, e.message);
 }
 
 bool BrokerServer::reply(const std::string& peer, const proto::Message& m) {

@@ -150,6 +150,8 @@ class BrokerServer {
   bool reply(const std::string& peer, const proto::Message& m);
   void reply_error(const std::string& peer, uint64_t req_id, proto::ErrorCode code,
                    std::string text);
+  // A request body that does not decode: counted, and answered BAD_FRAME.
+  void reject_malformed(const std::string& peer, const Error& e);
   void deliver_ready();
   // Forgets the peer and its subscriptions, leases and waits; false if it was not known.
   bool drop_peer(const std::string& peer);

@@ -43,10 +43,7 @@ ErrorCode code_for(const Error& e) {
 
 void BrokerServer::handle_receive(const std::string& peer, Peer& p, std::string_view body) {
   auto m = proto::decode<proto::Receive>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   if (!permitted(peer, m->req_id, Right::kSubscribe, m->topic)) return;
   if (!may_hold_another(peer, p, m->req_id)) return;
   m->max = std::clamp<uint64_t>(m->max, 1, kMaxReceive);
@@ -120,10 +117,7 @@ std::chrono::milliseconds BrokerServer::poll_timeout() const {
 
 void BrokerServer::handle_settle(const std::string& peer, Peer& p, std::string_view body) {
   auto m = proto::decode<proto::Settle>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   if (!may_hold_another(peer, p, m->req_id)) return;
   if (!permitted(peer, m->req_id, Right::kSubscribe, m->topic)) return;
   auto receipt = engine_->settle({m->topic, m->group, ns_}, m->settlements, now_ms());
@@ -135,10 +129,7 @@ void BrokerServer::handle_settle(const std::string& peer, Peer& p, std::string_v
 
 void BrokerServer::handle_peek(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::Peek>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   if (!permitted(peer, m->req_id, Right::kSubscribe, m->topic)) return;
   auto records = engine_->peek({m->topic, m->group, ns_}, std::min(m->max, kMaxReceive));
   if (!records)
@@ -149,10 +140,7 @@ void BrokerServer::handle_peek(const std::string& peer, std::string_view body) {
 
 void BrokerServer::handle_create_group(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::CreateGroup>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   // A reader may set up its own group (sub --group, queue create) with the
   // sub= right on the topic; admin may make any.
   const KeyRights* rights = caller_rights();
@@ -167,10 +155,7 @@ void BrokerServer::handle_create_group(const std::string& peer, std::string_view
 
 void BrokerServer::handle_delete_group(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::DeleteGroup>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   m->target.ns = ns_;
   if (Status s = engine_->delete_group(m->target); !s)
@@ -180,10 +165,7 @@ void BrokerServer::handle_delete_group(const std::string& peer, std::string_view
 
 void BrokerServer::handle_list_groups(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::ListGroups>(body);
-  if (!m) {
-    ++malformed_;
-    return reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
-  }
+  if (!m) return reject_malformed(peer, m.error());
   if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   reply(peer, proto::encode(proto::GroupList{m->req_id, engine_->groups(ns_)}));
 }

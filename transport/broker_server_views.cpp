@@ -39,7 +39,7 @@ void BrokerServer::handle_view_admin(const std::string& peer, proto::Command com
   std::string what;
   if (command == proto::Command::kCreateView) {
     auto m = proto::decode<proto::CreateView>(body);
-    if (!m) return ++malformed_, reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+    if (!m) return reject_malformed(peer, m.error());
     req_id = m->req_id;
     if (!views_here(peer, req_id) || !permitted(peer, req_id, Right::kAdmin, {})) return;
     done = engine_->view_set().create(m->spec);
@@ -51,7 +51,7 @@ void BrokerServer::handle_view_admin(const std::string& peer, proto::Command com
       auto r = proto::decode<proto::RebuildView>(body);
       m = r ? Result<proto::DropView>(proto::DropView{r->req_id, r->name}) : r.error();
     }
-    if (!m) return ++malformed_, reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+    if (!m) return reject_malformed(peer, m.error());
     req_id = m->req_id;
     if (!views_here(peer, req_id) || !permitted(peer, req_id, Right::kAdmin, {})) return;
     bool drop = command == proto::Command::kDropView;
@@ -65,7 +65,7 @@ void BrokerServer::handle_view_admin(const std::string& peer, proto::Command com
 
 void BrokerServer::handle_view_get(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::ViewGet>(body);
-  if (!m) return ++malformed_, reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  if (!m) return reject_malformed(peer, m.error());
   if (!views_here(peer, m->req_id)) return;
   auto wait = std::chrono::milliseconds(std::min(m->wait_ms, kMaxViewWaitMs));
   view_get(peer, *m, Clock::now() + wait);
@@ -103,7 +103,7 @@ void BrokerServer::view_get(const std::string& peer, const proto::ViewGet& m,
 
 void BrokerServer::handle_view_list(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::ViewList>(body);
-  if (!m) return ++malformed_, reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  if (!m) return reject_malformed(peer, m.error());
   if (!views_here(peer, m->req_id)) return;
   const View* view = engine_->view_set().find(m->name);
   if (!view)
@@ -115,7 +115,7 @@ void BrokerServer::handle_view_list(const std::string& peer, std::string_view bo
 
 void BrokerServer::handle_view_stats(const std::string& peer, std::string_view body) {
   auto m = proto::decode<proto::ViewStatsRequest>(body);
-  if (!m) return ++malformed_, reply_error(peer, 0, ErrorCode::kBadFrame, m.error().message);
+  if (!m) return reject_malformed(peer, m.error());
   if (!views_here(peer, m->req_id)) return;
   if (!permitted(peer, m->req_id, Right::kAdmin, {})) return;
   ViewSet& set = engine_->view_set();

@@ -51,7 +51,9 @@ struct EnvelopeStamp {
 // message once warm.
 class EnvelopeStamper {
  public:
+  // Keeps a reference to `stamp`, which must outlive the stamper.
   explicit EnvelopeStamper(const EnvelopeStamp& stamp);
+  EnvelopeStamper(EnvelopeStamp&&) = delete;
   // `v` stamped at `now_ms` (read once per batch of input: a clock read per
   // message showed in the profile). Borrows from `v`, the stamp and this
   // stamper until the next call.
