@@ -196,12 +196,19 @@ Result<PublishReceipt> BrokerEngine::store_batch(Topic& t, std::span<const Envel
   PublishReceipt receipt;
   receipt.offsets.reserve(batch.size());
   batch_.clear();
+  // All keys first, so that the index's cache misses for the batch overlap.
+  dedup_keys_.assign(batch.size(), DedupIndex::kNoKey);
+  if (dedup)
+    for (size_t i = 0; i < batch.size(); ++i) {
+      dedup_keys_[i] = DedupIndex::key_of(batch[i].id);
+      t.dedup.prefetch(dedup_keys_[i]);
+    }
   size_t remembered = 0;  // ids added to the dedup index for this batch
   uint64_t offset = t.log->next_offset();
   for (uint32_t i = 0; i < batch.size(); ++i) {
     EnvelopeView e = batch[i];
     // Also finds a repeat within this batch: ids are remembered as they are taken.
-    std::optional<uint64_t> prior = dedup ? t.dedup.find(e.id, now_ms) : std::nullopt;
+    std::optional<uint64_t> prior = t.dedup.find(dedup_keys_[i], now_ms);
     if (prior) {
       receipt.offsets.push_back(*prior);
       receipt.duplicates.push_back(i);
@@ -214,7 +221,7 @@ Result<PublishReceipt> BrokerEngine::store_batch(Topic& t, std::span<const Envel
       assigned_id = ids_.next(now_ms);
       e.id = assigned_id;
     } else if (dedup) {
-      t.dedup.add(e.id, e.offset, now_ms);
+      t.dedup.add(dedup_keys_[i], e.offset, now_ms);
       ++remembered;
     }
     receipt.offsets.push_back(e.offset);

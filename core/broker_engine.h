@@ -307,6 +307,7 @@ class BrokerEngine {
   std::string held_;                    // record bodies read_offsets() copied; its views point here
   std::string rewritten_;               // bodies changed by a rule's actions, for the last receive
   RecordBatch batch_;                   // reused between publishes
+  std::vector<uint64_t> dedup_keys_;    // the batch's DedupIndex keys, reused between publishes
   std::unique_ptr<RecordViews> views_;  // made when a filter first reads
   uint64_t topics_made_ = 0;            // numbers topics for views_
   std::unique_ptr<ViewSet> view_set_;   // materialized views

@@ -7,7 +7,6 @@
 namespace eda {
 namespace {
 
-constexpr uint64_t kEmpty = 0;
 // Both arrays start here and double: 16 KiB + 24 KiB for a topic that stores
 // little, and log2(n) reallocations for one that stores much.
 constexpr size_t kMinSlots = 1024;
@@ -16,15 +15,23 @@ constexpr size_t kMinEntries = 1024;
 // 2^18 slots (4 MiB, 76%): 1M find+add cost 110 ns each there against 155 ns
 // in 2^19 slots, the smaller table missing the cache less.
 constexpr size_t kMaxLoadPercent = 80;
-
-uint64_t hash_id(std::string_view id) {
-  uint64_t h = std::hash<std::string_view>{}(id);
-  // kEmpty marks a free slot. An id hashing to it shares key 1: one more
-  // collision of the kind the header accepts.
-  return h == kEmpty ? 1 : h;
-}
+// How many expiries ahead expire() prefetches: enough to cover a miss's
+// latency with the work of the adds in between.
+constexpr size_t kExpiryLookahead = 8;
 
 }  // namespace
+
+uint64_t DedupIndex::key_of(std::string_view id) {
+  if (id.empty()) return kNoKey;
+  uint64_t h = std::hash<std::string_view>{}(id);
+  // kNoKey marks a free slot. An id hashing to it shares key 1: one more
+  // collision of the kind the header accepts.
+  return h == kNoKey ? 1 : h;
+}
+
+void DedupIndex::prefetch(uint64_t key) const {
+  if (!table_.empty()) __builtin_prefetch(&table_[home(key)]);
+}
 
 // Fibonacci hashing: the multiply spreads every bit of the key into the high
 // bits, so a weak low half of std::hash cannot cluster the slots.
@@ -37,14 +44,14 @@ size_t DedupIndex::home(uint64_t key) const {
 size_t DedupIndex::probe(uint64_t key) const {
   const size_t mask = table_.size() - 1;
   size_t i = home(key);
-  while (table_[i].key != key && table_[i].key != kEmpty) i = (i + 1) & mask;
+  while (table_[i].key != key && table_[i].key != kNoKey) i = (i + 1) & mask;
   return i;
 }
 
 void DedupIndex::put(uint64_t key, uint64_t offset) {
   if ((table_used_ + 1) * 100 > table_.size() * kMaxLoadPercent) grow_table();
   size_t i = probe(key);
-  if (table_[i].key == kEmpty) ++table_used_;
+  if (table_[i].key == kNoKey) ++table_used_;
   table_[i] = {key, offset};
 }
 
@@ -52,23 +59,23 @@ void DedupIndex::put(uint64_t key, uint64_t offset) {
 // so lookups may still stop at the first free slot and no tombstones pile up.
 void DedupIndex::erase_slot(size_t hole) {
   const size_t mask = table_.size() - 1;
-  for (size_t i = (hole + 1) & mask; table_[i].key != kEmpty; i = (i + 1) & mask) {
+  for (size_t i = (hole + 1) & mask; table_[i].key != kNoKey; i = (i + 1) & mask) {
     // The entry at i may fill the hole unless its home lies in (hole, i].
     if (((i - home(table_[i].key)) & mask) >= ((i - hole) & mask)) {
       table_[hole] = table_[i];
       hole = i;
     }
   }
-  table_[hole].key = kEmpty;
+  table_[hole].key = kNoKey;
   --table_used_;
 }
 
 void DedupIndex::grow_table() {
-  std::vector<Slot> old(std::max(kMinSlots, 2 * table_.size()), Slot{kEmpty, 0});
+  std::vector<Slot> old(std::max(kMinSlots, 2 * table_.size()), Slot{kNoKey, 0});
   old.swap(table_);
   table_shift_ = 64 - std::countr_zero(table_.size());
   for (const Slot& s : old)
-    if (s.key != kEmpty) table_[probe(s.key)] = s;
+    if (s.key != kNoKey) table_[probe(s.key)] = s;
 }
 
 void DedupIndex::grow_order() {
@@ -85,26 +92,30 @@ void DedupIndex::forget(const Entry& e) {
 }
 
 void DedupIndex::expire(int64_t now_ms) {
+  bool expired = false;
   while (order_size_ > 0 &&
          (order_at(0).stored_ms < now_ms - window_ms_ || order_size_ > max_ids_)) {
     forget(order_at(0));
     order_head_ = (order_head_ + 1) & (order_.size() - 1);
     --order_size_;
+    expired = true;
   }
+  // At the count cap every add expires the oldest id, so the one that many
+  // adds from now is known: start its miss now.
+  if (expired && order_size_ > kExpiryLookahead) prefetch(order_at(kExpiryLookahead).key);
 }
 
-std::optional<uint64_t> DedupIndex::find(std::string_view id, int64_t now_ms) {
-  if (!enabled() || id.empty()) return std::nullopt;
+std::optional<uint64_t> DedupIndex::find(uint64_t key, int64_t now_ms) {
+  if (!enabled() || key == kNoKey) return std::nullopt;
   expire(now_ms);
   if (table_used_ == 0) return std::nullopt;
-  const Slot& s = table_[probe(hash_id(id))];
-  if (s.key == kEmpty) return std::nullopt;
+  const Slot& s = table_[probe(key)];
+  if (s.key == kNoKey) return std::nullopt;
   return s.offset;
 }
 
-void DedupIndex::add(std::string_view id, uint64_t offset, int64_t stored_ms) {
-  if (!enabled() || id.empty()) return;
-  uint64_t key = hash_id(id);
+void DedupIndex::add(uint64_t key, uint64_t offset, int64_t stored_ms) {
+  if (!enabled() || key == kNoKey) return;
   put(key, offset);
   if (order_size_ == order_.size()) grow_order();
   order_at(order_size_++) = {stored_ms, key, offset};

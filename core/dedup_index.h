@@ -12,6 +12,11 @@
 // than a node-based map: no allocation per id, one cache line per lookup in
 // the common case. Both arrays grow on demand and never shrink; a quiet topic
 // keeps small ones. Not thread-safe: the owning topic serializes calls.
+//
+// That line is still a cache miss (the table is megabytes and keys land at
+// random), so a caller with a batch computes its keys first and prefetch()es
+// them: the batch's misses then overlap instead of following each other.
+// Expiry prefetches the slots of the ids it will forget next the same way.
 #pragma once
 
 #include <cstdint>
@@ -25,17 +30,29 @@ class DedupIndex {
  public:
   DedupIndex(int64_t window_ms, size_t max_ids) : window_ms_(window_ms), max_ids_(max_ids) {}
 
-  // Where `id` was stored, if that was within the window.
-  std::optional<uint64_t> find(std::string_view id, int64_t now_ms);
-  // Records that `id` was stored at `offset` at time `stored_ms`.
-  void add(std::string_view id, uint64_t offset, int64_t stored_ms);
+  // An id's key in the index; kNoKey for an empty id, which is never remembered.
+  static uint64_t key_of(std::string_view id);
+  static constexpr uint64_t kNoKey = 0;
+  // Starts loading the slot where `key` would be; find() and add() then hit the cache.
+  void prefetch(uint64_t key) const;
+
+  // Where the id with `key` was stored, if that was within the window.
+  std::optional<uint64_t> find(uint64_t key, int64_t now_ms);
+  std::optional<uint64_t> find(std::string_view id, int64_t now_ms) {
+    return find(key_of(id), now_ms);
+  }
+  // Records that the id with `key` was stored at `offset` at time `stored_ms`.
+  void add(uint64_t key, uint64_t offset, int64_t stored_ms);
+  void add(std::string_view id, uint64_t offset, int64_t stored_ms) {
+    add(key_of(id), offset, stored_ms);
+  }
   // Takes back the last `n` add() calls (their batch was not stored).
   void forget_newest(size_t n);
   // Distinct ids remembered.
   size_t size() const { return table_used_; }
 
  private:
-  // Linear probing; key kEmpty marks a free slot (real hashes never take it).
+  // Linear probing; key kNoKey marks a free slot (real hashes never take it).
   struct Slot {
     uint64_t key;
     uint64_t offset;
