@@ -8,12 +8,34 @@ Status MemoryLog::append(const RecordBatch& batch) {
   for (size_t i = 0; i < batch.entries().size(); ++i) {
     const RecordBatch::Entry& e = batch.entries()[i];
     std::string_view body = batch.body(i);
-    records_.push_back({e.offset, e.ts, std::string(body)});
+    records_.push_back({e.offset, e.ts, keep(body, e.offset)});
     max_ts_ = std::max(max_ts_, e.ts);
     bytes_ += body.size();
     next_ = e.offset + 1;
   }
   return ok_status();
+}
+
+std::string_view MemoryLog::keep(std::string_view body, uint64_t offset) {
+  if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < body.size()) {
+    size_t capacity = std::max(kChunkBytes, body.size());
+    chunks_.push_back({std::make_unique_for_overwrite<char[]>(capacity), capacity, 0, offset});
+    held_bytes_ += capacity;
+  }
+  Chunk& chunk = chunks_.back();
+  char* at = chunk.bytes.get() + chunk.used;
+  std::copy(body.begin(), body.end(), at);
+  chunk.used += body.size();
+  chunk.next_offset = offset + 1;
+  return {at, body.size()};
+}
+
+void MemoryLog::free_chunks() {
+  uint64_t earliest = records_.empty() ? next_ : records_.front().offset;
+  while (!chunks_.empty() && chunks_.front().next_offset <= earliest) {
+    held_bytes_ -= chunks_.front().capacity;
+    chunks_.pop_front();
+  }
 }
 
 std::deque<MemoryLog::Record>::const_iterator MemoryLog::find(uint64_t offset) const {
@@ -59,12 +81,14 @@ Status MemoryLog::enforce_retention(const RetentionPolicy& policy, int64_t now_m
     records_.pop_front();
     base_ = records_.front().offset;
   }
+  free_chunks();
   return ok_status();
 }
 
 Status MemoryLog::destroy() {
   base_ = next_;
   records_.clear();
+  free_chunks();
   bytes_ = 0;
   return ok_status();
 }
@@ -82,6 +106,11 @@ CompactionResult MemoryLog::compact_in_place(int64_t tombstone_horizon_ms,
     ++result.records_removed;
     return true;
   });
+  // The survivors move to fresh chunks, so the memory of what was removed is freed.
+  std::deque<Chunk> old_chunks;
+  old_chunks.swap(chunks_);
+  held_bytes_ = 0;
+  for (Record& r : records_) r.body = keep(r.body, r.offset);
   result.bytes_after = bytes_;
   result.next_tombstone_expiry = latest.next_tombstone_expiry(tombstone_retention_ms);
   return result;

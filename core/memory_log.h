@@ -2,7 +2,9 @@
 #pragma once
 
 #include <deque>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/topic_log.h"
 
@@ -23,20 +25,40 @@ class MemoryLog : public TopicLog {
   Status destroy() override;
   CompactionResult compact_in_place(int64_t tombstone_horizon_ms,
                                     int64_t tombstone_retention_ms) override;
+  // Memory the bodies hold, whole chunks counted: what retention and
+  // compaction give back, where bytes() counts the bodies alone.
+  uint64_t held_bytes() const { return held_bytes_; }
 
  private:
   struct Record {
     uint64_t offset;  // ascending; consecutive until compaction removes some
     int64_t ts;
-    std::string body;
+    std::string_view body;  // in one of chunks_
   };
+  // Bodies are packed into chunks of kChunkBytes (a bigger body gets its own),
+  // so storing a record allocates nothing. A chunk is freed once retention
+  // has removed every record in it.
+  struct Chunk {
+    std::unique_ptr<char[]> bytes;
+    size_t capacity;
+    size_t used;
+    uint64_t next_offset;  // after the last record stored in it
+  };
+  static constexpr size_t kChunkBytes = size_t{1} << 20;
+
   // The first record at or after `offset`.
   std::deque<Record>::const_iterator find(uint64_t offset) const;
+  // Copies `body` into the newest chunk, opening one if it does not fit.
+  std::string_view keep(std::string_view body, uint64_t offset);
+  // Frees the chunks before the one holding the earliest record.
+  void free_chunks();
 
   std::deque<Record> records_;
+  std::deque<Chunk> chunks_;
   uint64_t base_ = 0;  // earliest offset
   uint64_t next_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t held_bytes_ = 0;
   int64_t max_ts_ = 0;
 };
 

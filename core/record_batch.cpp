@@ -6,12 +6,12 @@
 
 namespace eda {
 void RecordBatch::add(const EnvelopeView& v) {
-  scratch_.clear();
-  StringStream stream{scratch_};
+  size_t position = data_.size();
+  data_.append(log_format::kRecordHeaderSize, '\0');
+  StringStream stream{data_};
   msgpack::packer<StringStream> pk(stream);
   pack_envelope(pk, v);
-  size_t position = data_.size();
-  append_frame(data_, v.ts, scratch_);
+  frame_in_place(data_, position, v.ts);
   entries_.push_back({v.offset, v.ts, position, data_.size() - position});
 }
 

@@ -38,7 +38,6 @@ class RecordBatch {
 
  private:
   std::string data_;
-  std::string scratch_;
   std::vector<Entry> entries_;
 };
 

@@ -10,14 +10,20 @@ namespace eda {
 namespace lf = log_format;
 
 void append_frame(std::string& out, int64_t ts, std::string_view body) {
-  char header[lf::kRecordHeaderSize];
+  size_t at = out.size();
+  out.append(lf::kRecordHeaderSize, '\0');
+  out.append(body);
+  frame_in_place(out, at, ts);
+}
+
+void frame_in_place(std::string& out, size_t at, int64_t ts) {
+  char* header = out.data() + at;
+  std::string_view body = std::string_view(out).substr(at + lf::kRecordHeaderSize);
   auto length = static_cast<uint32_t>(body.size());
   std::memcpy(header, &length, 4);
   std::memcpy(header + 8, &ts, 8);
   uint32_t crc = crc32c(body, crc32c(std::string_view(header + 8, 8)));
   std::memcpy(header + 4, &crc, 4);
-  out.append(header, sizeof header);
-  out.append(body);
 }
 
 void append_gap_frame(std::string& out, uint64_t count) {

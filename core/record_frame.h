@@ -11,6 +11,9 @@
 namespace eda {
 
 void append_frame(std::string& out, int64_t ts, std::string_view body);
+// Frames a body written in place: `out` holds a header's room at `at`, then
+// the body up to its end (so an encoder can write the body without a copy).
+void frame_in_place(std::string& out, size_t at, int64_t ts);
 // A gap frame covering `count` (>= 1) consecutive offsets.
 void append_gap_frame(std::string& out, uint64_t count);
 

@@ -170,6 +170,69 @@ TEST_CASE("memory log: retention by bytes drops the oldest records", "[memory_lo
   CHECK(r.records[0].offset == 3);
 }
 
+TEST_CASE("memory log: bodies packed into chunks read back whole and retention frees the chunks",
+          "[memory_log]") {
+  MemoryLog log;
+  // About 4 MiB in 1 KiB bodies (several chunks), then one body bigger than a chunk.
+  for (int i = 0; i < 40; ++i) append(log, std::vector<int64_t>(100, 1), 1000);
+  append(log, {2}, 3u << 20);
+  append(log, std::vector<int64_t>(100, 3), 1000);
+  const uint64_t end = log.next_offset();
+  CHECK(log.held_bytes() >= log.bytes());
+  CHECK(log.held_bytes() < log.bytes() + (3u << 20));
+
+  auto check_bodies = [&] {
+    auto r = read(log, 0, end);
+    REQUIRE(r.records.size() == end - log.earliest_offset());
+    for (const StoredRecord& rec : r.records) {
+      auto e = decode_envelope(rec.body);
+      REQUIRE(e.ok());
+      CHECK(*e == envelope(rec.offset, rec.ts, rec.ts == 2 ? 3u << 20 : 1000));
+    }
+  };
+  check_bodies();
+  const uint64_t held_before = log.held_bytes();
+  // Down to the big body and the 100 records after it: the 1 KiB chunks before go.
+  uint64_t first_4000 = 0;
+  for (uint64_t o = 0; o < 4000; ++o) first_4000 += body_size(o, 1, 1000);
+  REQUIRE(log.enforce_retention({log.bytes() - first_4000, 0}, 0));
+  CHECK(log.earliest_offset() == 4000);
+  CHECK(log.held_bytes() < held_before - (3u << 20));
+  check_bodies();
+  // Down to the newest record: only its chunk stays.
+  REQUIRE(log.enforce_retention({1, 0}, 0));
+  CHECK(log.earliest_offset() == end - 1);
+  CHECK(log.held_bytes() <= (1u << 20));
+  check_bodies();
+  append(log, {4, 4}, 1000);
+  CHECK(log.next_offset() == end + 2);
+  REQUIRE(log.destroy());
+  CHECK(log.held_bytes() == 0);
+}
+
+TEST_CASE("memory log: compaction gives back the memory of what it removed", "[memory_log]") {
+  MemoryLog log;
+  RecordBatch batch;
+  for (uint64_t o = 0; o < 3000; ++o) {
+    Envelope e = envelope(o, 1, 1000);
+    e.key = "the-key";
+    batch.add(e);
+  }
+  REQUIRE(log.append(batch));
+  REQUIRE(log.held_bytes() > (2u << 20));
+  CompactionResult r = log.compact_in_place(0, 0);
+  CHECK(r.records_removed == 2999);
+  CHECK(log.held_bytes() <= (1u << 20));
+  // New chunks (likely where the freed ones were) must not touch the survivor.
+  append(log, std::vector<int64_t>(3000, 2), 1000);
+  auto read_back = read(log, 0, 2);
+  REQUIRE(read_back.records.size() == 2);
+  Envelope survivor = envelope(2999, 1, 1000);
+  survivor.key = "the-key";
+  CHECK(decode_envelope(read_back.records[0].body).value() == survivor);
+  CHECK(decode_envelope(read_back.records[1].body).value() == envelope(3000, 2, 1000));
+}
+
 TEST_CASE("memory log: retention by bytes keeps the newest record", "[memory_log]") {
   MemoryLog log;
   append(log, {1, 2, 3}, 50);
