@@ -11,10 +11,11 @@ namespace {
 // little, and log2(n) reallocations for one that stores much.
 constexpr size_t kMinSlots = 1024;
 constexpr size_t kMinEntries = 1024;
-// Probe runs stay a few cache lines long below this load. 200k ids fit in
-// 2^18 slots (4 MiB, 76%): 1M find+add cost 110 ns each there against 155 ns
-// in 2^19 slots, the smaller table missing the cache less.
-constexpr size_t kMaxLoadPercent = 80;
+// Probe runs, and the runs an erase shifts back, stay about one cache line
+// long below this load. 200k ids take 2^19 slots (8 MiB, 38%): a find+add
+// with prefetching cost about 45 ns there against 90 ns at 76% in 2^18 slots
+// (the load allowed before), where runs spanned several lines.
+constexpr size_t kMaxLoadPercent = 50;
 // How many expiries ahead expire() prefetches: enough to cover a miss's
 // latency with the work of the adds in between.
 constexpr size_t kExpiryLookahead = 8;
