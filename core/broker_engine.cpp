@@ -39,7 +39,9 @@ uint64_t keep_matching(const RecordFilter& wanted, std::vector<StoredRecord>& re
 
 }  // namespace
 
-BrokerEngine::BrokerEngine(const EngineConfig& config) : config_(config) {}
+BrokerEngine::BrokerEngine(const EngineConfig& config)
+    : config_(config),
+      batch_(config.data_dir ? RecordBatch::Reader::kDiskLog : RecordBatch::Reader::kMemoryLog) {}
 BrokerEngine::~BrokerEngine() = default;
 
 Result<std::unique_ptr<BrokerEngine>> BrokerEngine::open(const EngineConfig& config,

@@ -11,7 +11,7 @@ void RecordBatch::add(const EnvelopeView& v) {
   StringStream stream{data_};
   msgpack::packer<StringStream> pk(stream);
   pack_envelope(pk, v);
-  frame_in_place(data_, position, v.ts);
+  if (reader_ == Reader::kDiskLog) frame_in_place(data_, position, v.ts);
   entries_.push_back({v.offset, v.ts, position, data_.size() - position});
 }
 

@@ -22,6 +22,13 @@ class RecordBatch {
     size_t size;      // of the frame
   };
 
+  // Who reads the frames: a disk log writes them as they are, so each
+  // carries its CRC; a memory log keeps only the bodies, so the CRC (a few
+  // percent of a memory broker's publish path) is left out and the frame
+  // header stays unset.
+  enum class Reader { kDiskLog, kMemoryLog };
+  explicit RecordBatch(Reader reader = Reader::kDiskLog) : reader_(reader) {}
+
   // Encodes `v` (its offset must be set) and frames it.
   void add(const EnvelopeView& v);
   void add(const Envelope& e) {
@@ -37,6 +44,7 @@ class RecordBatch {
   std::string_view body(size_t i) const;
 
  private:
+  Reader reader_;
   std::string data_;
   std::vector<Entry> entries_;
 };
