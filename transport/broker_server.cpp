@@ -139,7 +139,7 @@ void BrokerServer::finish_commits() {
           owner != peers_.end() && owner->second.consumer == p.peer_serial)
         --owner->second.in_flight;
       if (done.status)
-        reply(p.peer, p.reply);
+        reply(p.peer, std::move(p.reply));
       else
         reply_error(p.peer, p.req_id, ErrorCode::kStorage,
                     fmt::format("written but not synced: {}", done.status.error().message));
@@ -263,7 +263,7 @@ void BrokerServer::handle_publish(const std::string& peer, Peer& p, std::string_
 
 void BrokerServer::reply_when_durable(uint64_t ticket, const std::string& peer, uint64_t req_id,
                                       proto::Message m) {
-  if (ticket == 0) return (void)reply(peer, m);
+  if (ticket == 0) return (void)reply(peer, std::move(m));
   ConsumerId serial = 0;
   if (auto p = peers_.find(peer); p != peers_.end()) {
     ++p->second.in_flight;
@@ -355,8 +355,8 @@ void BrokerServer::reject_malformed(const std::string& peer, const Error& e) {
   reply_error(peer, 0, ErrorCode::kBadFrame, e.message);
 }
 
-bool BrokerServer::reply(const std::string& peer, const proto::Message& m) {
-  switch (send_message(router_, m, peer)) {
+bool BrokerServer::reply(const std::string& peer, proto::Message&& m) {
+  switch (send_message(router_, std::move(m), peer)) {
     case SendResult::kSent:
       return true;
     case SendResult::kWouldBlock:

@@ -147,7 +147,7 @@ class BrokerServer {
   void finish_commits();
   void poll_once(std::chrono::milliseconds timeout);
   // False when the message could not be sent (the peer is gone or forgotten).
-  bool reply(const std::string& peer, const proto::Message& m);
+  bool reply(const std::string& peer, proto::Message&& m);
   void reply_error(const std::string& peer, uint64_t req_id, proto::ErrorCode code,
                    std::string text);
   // A request body that does not decode: counted, and answered BAD_FRAME.

@@ -2,11 +2,31 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 namespace eda {
 
-SendResult send_message(zmq::socket_t& socket, const proto::Message& message,
-                        std::string_view routing_id, std::string_view ns) {
-  std::string header = proto::encode_header(message.command, ns);
+namespace {
+
+// Below this a copy costs less than ZeroMQ's bookkeeping for a buffer it does not own.
+constexpr size_t kZeroCopyBytes = 64 * 1024;
+
+zmq::message_t copy_body(const proto::Message& m) {
+  return zmq::message_t(m.body.data(), m.body.size());
+}
+
+zmq::message_t take_body(proto::Message&& m) {
+  size_t size = m.body.size();
+  if (size < kZeroCopyBytes) return copy_body(m);
+  // sbuffer's memory comes from malloc; ZeroMQ frees it once sent.
+  return zmq::message_t(m.body.release(), size, [](void* data, void*) { std::free(data); });
+}
+
+// `body` makes the body's ZeroMQ message, only once the parts before it are queued.
+template <class MakeBody>
+SendResult send_parts(zmq::socket_t& socket, proto::Command command, MakeBody&& body,
+                      std::string_view routing_id, std::string_view ns) {
+  std::string header = proto::encode_header(command, ns);
   try {
     if (!routing_id.empty()) {
       if (!socket.send(zmq::buffer(routing_id.data(), routing_id.size()),
@@ -16,12 +36,26 @@ SendResult send_message(zmq::socket_t& socket, const proto::Message& message,
     if (!socket.send(zmq::buffer(header), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
       return SendResult::kWouldBlock;
     // Once the first part is queued the rest of the message is accepted atomically.
-    socket.send(zmq::buffer(message.body.data(), message.body.size()), zmq::send_flags::none);
+    socket.send(body(), zmq::send_flags::none);
     return SendResult::kSent;
   } catch (const zmq::error_t& e) {
     if (e.num() == EHOSTUNREACH) return SendResult::kUnreachable;
     throw;
   }
+}
+
+}  // namespace
+
+SendResult send_message(zmq::socket_t& socket, const proto::Message& message,
+                        std::string_view routing_id, std::string_view ns) {
+  return send_parts(
+      socket, message.command, [&] { return copy_body(message); }, routing_id, ns);
+}
+
+SendResult send_message(zmq::socket_t& socket, proto::Message&& message,
+                        std::string_view routing_id, std::string_view ns) {
+  return send_parts(
+      socket, message.command, [&] { return take_body(std::move(message)); }, routing_id, ns);
 }
 
 std::optional<Incoming> receive_message(zmq::socket_t& socket) {

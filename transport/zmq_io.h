@@ -27,6 +27,11 @@ enum class SendResult { kSent, kWouldBlock, kUnreachable };
 // (ZMQ_ROUTER_MANDATORY).
 SendResult send_message(zmq::socket_t& socket, const proto::Message& message,
                         std::string_view routing_id = {}, std::string_view ns = kDefaultNamespace);
+// The same for a message the caller is done with: a large body is handed to
+// ZeroMQ as it is instead of copied (the broker's DELIVER frames, up to
+// 1 MiB each).
+SendResult send_message(zmq::socket_t& socket, proto::Message&& message,
+                        std::string_view routing_id = {}, std::string_view ns = kDefaultNamespace);
 
 // Receives one whole message without blocking; nullopt when none is waiting.
 std::optional<Incoming> receive_message(zmq::socket_t& socket);
