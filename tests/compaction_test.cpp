@@ -132,6 +132,22 @@ DiskLogOptions small_segments() {
   return o;
 }
 
+// A disk log of small segments holding `n` random records (keyed, keyless,
+// tombstones) from `seed`, stamped from ts 1 on, and the model of it.
+struct RandomLog {
+  FaultFileSystem fs;
+  std::unique_ptr<DiskLog> log;
+  std::map<uint64_t, Rec> model;
+
+  RandomLog(uint32_t seed, size_t n) {
+    auto created = DiskLog::create(fs, kDir, small_segments());
+    REQUIRE(created);
+    log = std::move(*created);
+    std::mt19937 rng(seed);
+    append_random(*log, model, rng, n, 1);
+  }
+};
+
 TEST_CASE("compaction: keeps the newest record per key at its offset, over several passes",
           "[compaction]") {
   FaultFileSystem fs;
@@ -318,13 +334,9 @@ TEST_CASE("compaction: a segment that would come out the same is left alone", "[
 }
 
 TEST_CASE("compaction: a stopped pass or a damaged segment changes nothing", "[compaction]") {
-  FaultFileSystem fs;
-  auto log = DiskLog::create(fs, kDir, small_segments());
-  REQUIRE(log);
-  std::mt19937 rng(7);
-  std::map<uint64_t, Rec> model;
-  append_random(**log, model, rng, 300, 1);
-  auto sealed = (*log)->sealed_segments();
+  RandomLog random(7, 300);
+  FaultFileSystem& fs = random.fs;
+  auto sealed = random.log->sealed_segments();
   std::atomic<bool> cancel{true};
   auto stopped = compact_segments(fs, {kDir, sealed, 0, kRetention, 4096}, cancel);
   CHECK_FALSE(stopped);
@@ -343,39 +355,28 @@ TEST_CASE("compaction: a stopped pass or a damaged segment changes nothing", "[c
 }
 
 TEST_CASE("compaction: files for segments that changed meanwhile are not used", "[compaction]") {
-  FaultFileSystem fs;
-  auto log = DiskLog::create(fs, kDir, small_segments());
-  REQUIRE(log);
-  std::mt19937 rng(11);
-  std::map<uint64_t, Rec> model;
-  append_random(**log, model, rng, 300, 1);
+  RandomLog random(11, 300);
   std::atomic<bool> cancel{false};
-  auto result =
-      compact_segments(fs, {kDir, (*log)->sealed_segments(), 0, kRetention, 1u << 20}, cancel);
+  auto result = compact_segments(
+      random.fs, {kDir, random.log->sealed_segments(), 0, kRetention, 1u << 20}, cancel);
   REQUIRE(result);
   REQUIRE(result->files.size() == 1);
   CompactedFile stale = result->files[0];
   stale.end += 1;  // as if another segment had been sealed in between
-  CHECK_FALSE((*log)->replace_segments(stale));
-  CHECK_FALSE(fs.exists(stale.path));
-  check_log_equals(**log, model);  // nothing changed
+  CHECK_FALSE(random.log->replace_segments(stale));
+  CHECK_FALSE(random.fs.exists(stale.path));
+  check_log_equals(*random.log, random.model);  // nothing changed
 }
 
 TEST_CASE("compaction: debris of a stopped pass is removed when the log opens", "[compaction]") {
-  FaultFileSystem fs;
-  {
-    auto log = DiskLog::create(fs, kDir, small_segments());
-    REQUIRE(log);
-    std::mt19937 rng(5);
-    std::map<uint64_t, Rec> model;
-    append_random(**log, model, rng, 100, 1);
-  }
+  RandomLog random(5, 100);
+  random.log.reset();
   std::string debris = fmt::format("{}/{}.log{}", kDir, segment_name(0), lf::kCompactedSuffix);
-  fs.set_contents(debris, "half a file");
+  random.fs.set_contents(debris, "half a file");
   std::vector<std::string> notes;
-  auto log = DiskLog::open(fs, kDir, small_segments(), notes);
+  auto log = DiskLog::open(random.fs, kDir, small_segments(), notes);
   REQUIRE(log);
-  CHECK_FALSE(fs.exists(debris));
+  CHECK_FALSE(random.fs.exists(debris));
 }
 
 TEST_CASE("compaction: a memory log compacts in place and reads past what it removed",
