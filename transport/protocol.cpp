@@ -143,7 +143,7 @@ Result<Pong> decode_fields(Reader& r) {
 template <>
 Result<Publish> decode_fields(Reader& r) {
   Publish m;
-  m.req_id = r.u64("req_id");
+  m.req_id = r.u64(Publish::kIdField);
   m.envelopes = read_envelopes(r, "envelopes");
   return r.finish(std::move(m));
 }
@@ -153,7 +153,7 @@ Result<typename BatchReader<M>::View> BatchReader<M>::read(std::string_view body
   try {
     size_t offset = 0;
     Reader r(unpack_in_place(zone_, body, offset), M::kFields, command_name(M::kCommand));
-    View view{r.u64(M::kCommand == Command::kPublish ? "req_id" : "sub_id"), {}};
+    View view{r.u64(M::kIdField), {}};
     if (const msgpack::object* batch = r.array("envelopes")) {
       if (Status s = view_batch(*batch, envelopes_, headers_); !s)
         r.fail(s.error().message);
@@ -239,7 +239,7 @@ Result<Credit> decode_fields(Reader& r) {
 template <>
 Result<Deliver> decode_fields(Reader& r) {
   Deliver m;
-  m.sub_id = r.u64("sub_id");
+  m.sub_id = r.u64(Deliver::kIdField);
   m.envelopes = read_envelopes(r, "envelopes");
   return r.finish(std::move(m));
 }

@@ -118,6 +118,7 @@ struct Pong {
 struct Publish {
   static constexpr Command kCommand = Command::kPublish;
   static constexpr uint32_t kFields = 2;
+  static constexpr const char* kIdField = "req_id";  // the field before the batch
   uint64_t req_id = 0;
   std::vector<Envelope> envelopes;
 };
@@ -178,6 +179,7 @@ struct Credit {
 struct Deliver {
   static constexpr Command kCommand = Command::kDeliver;
   static constexpr uint32_t kFields = 2;
+  static constexpr const char* kIdField = "sub_id";  // the field before the batch
   uint64_t sub_id = 0;
   std::vector<Envelope> envelopes;
 };
