@@ -79,21 +79,9 @@ struct GroupFile {
 };
 
 Result<GroupFile> decode_group_file(const std::string& path, std::string_view bytes) {
-  Frame frame = check_frame(bytes);
-  if (frame.status != FrameStatus::kOk) return corrupt(path, frame_status_name(frame.status));
-  if (frame.size != bytes.size())
-    return corrupt(path, fmt::format("{} bytes after its record", bytes.size() - frame.size));
-  msgpack::object_handle handle;
-  try {
-    size_t read = 0;
-    handle = unpack_bounded(frame.body.data(), frame.body.size(), read);
-    if (read != frame.body.size()) return corrupt(path, "bytes after its msgpack value");
-  } catch (const std::exception& ex) {
-    return corrupt(path, ex.what());
-  }
-  const msgpack::object& o = handle.get();
-  if (o.type != msgpack::type::ARRAY || o.via.array.size != kGroupFields)
-    return corrupt(path, fmt::format("expected an array of {} fields", kGroupFields));
+  auto handle = unpack_framed_array(bytes, kGroupFields);
+  if (!handle) return corrupt(path, handle.error().message);
+  const msgpack::object& o = handle->get();
   const msgpack::object* f = o.via.array.ptr;
   for (int i : {0, 1, 2, 4})
     if (f[i].type != msgpack::type::POSITIVE_INTEGER)

@@ -29,6 +29,9 @@ inline Error invalid_argument(std::string message) {
 inline Error runtime_error(std::string message) {
   return {ErrorKind::kRuntime, std::move(message)};
 }
+inline Error corruption(std::string message) {
+  return {ErrorKind::kCorruption, std::move(message)};
+}
 
 template <class T>
 class [[nodiscard]] Result {

@@ -46,20 +46,9 @@ Result<TopicSettings> load_topic_settings(FileSystem& fs, const std::string& top
   std::string bytes((*file)->size(), '\0');
   auto n = (*file)->read_at(0, bytes.data(), bytes.size());
   if (!n) return n.error();
-  Frame frame = check_frame(bytes);
-  if (frame.status != FrameStatus::kOk || frame.size != bytes.size())
-    return bad_settings(path, frame.status != FrameStatus::kOk ? frame_status_name(frame.status)
-                                                               : "bytes after its record");
-  msgpack::object_handle handle;
-  try {
-    size_t read = 0;
-    handle = unpack_bounded(frame.body.data(), frame.body.size(), read);
-  } catch (const std::exception& ex) {
-    return bad_settings(path, ex.what());
-  }
-  const msgpack::object& o = handle.get();
-  if (o.type != msgpack::type::ARRAY || o.via.array.size != kSettingsFields)
-    return bad_settings(path, fmt::format("expected an array of {} fields", kSettingsFields));
+  auto handle = unpack_framed_array(bytes, kSettingsFields);
+  if (!handle) return bad_settings(path, handle.error().message);
+  const msgpack::object& o = handle->get();
   const msgpack::object* f = o.via.array.ptr;
   if (f[0].type != msgpack::type::POSITIVE_INTEGER || f[0].via.u64 != kSettingsVersion)
     return bad_settings(path, "unknown version");
