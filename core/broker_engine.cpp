@@ -351,12 +351,12 @@ void BrokerEngine::mark_ready(SubscriptionId id, Subscription& sub) {
   ready_.push_back(id);
 }
 
-std::vector<SubscriptionId> BrokerEngine::take_ready() {
-  std::vector<SubscriptionId> ready;
-  ready.swap(ready_);
-  for (SubscriptionId id : ready)
+const std::vector<SubscriptionId>& BrokerEngine::take_ready() {
+  taken_ready_.clear();
+  taken_ready_.swap(ready_);  // both keep their capacity: no allocation per call
+  for (SubscriptionId id : taken_ready_)
     if (auto it = subs_.find(id); it != subs_.end()) it->second->ready = false;
-  return ready;
+  return taken_ready_;
 }
 
 bool BrokerEngine::has_backlog(const Subscription& sub) const {

@@ -193,7 +193,8 @@ class BrokerEngine {
   // Allows `messages` more records and `bytes` more record bytes, up to the caps.
   void grant(SubscriptionId id, uint64_t messages, uint64_t bytes);
   // Subscriptions that may have something to deliver; the list is cleared.
-  std::vector<SubscriptionId> take_ready();
+  // The returned list lives until the next call.
+  const std::vector<SubscriptionId>& take_ready();
   bool has_ready() const { return !ready_.empty(); }
   // The next batch for `id` within its credit and the delivery limits.
   Delivery next_delivery(SubscriptionId id);
@@ -295,6 +296,7 @@ class BrokerEngine {
   std::unordered_map<std::string, std::unique_ptr<Topic>> topics_;
   std::unordered_map<SubscriptionId, std::unique_ptr<Subscription>> subs_;
   std::vector<SubscriptionId> ready_;
+  std::vector<SubscriptionId> taken_ready_;  // what take_ready() last returned
   SubscriptionId next_sub_id_ = 1;
   struct PendingCommit {
     uint64_t ticket;

@@ -91,14 +91,19 @@ void BrokerServer::poll_once(std::chrono::milliseconds timeout) {
     if (readable(zap)) handle_zap();
     if (readable(tap)) tap_->read_subscriptions();
     // A bounded round, so commits are not starved by a flood of requests.
-    // Deliveries go out between requests: a publish batch in, a delivery out,
-    // so subscribers keep pace with publishers instead of getting one
-    // delivery per round however many batches the round took in.
+    // Once the round has taken in a delivery's worth of messages, deliveries
+    // go out before the next request: subscribers keep pace with publishers
+    // instead of getting one delivery per round however many batches it took
+    // in, and deliveries stay full when many publishers send small batches.
+    uint64_t published_at_delivery = published_;
     for (int i = 0; i < 10000; ++i) {
       auto in = receive_message(router_);
       if (!in) break;
       handle(*in);
-      deliver_ready();
+      if (published_ - published_at_delivery >= engine_->config().delivery_messages) {
+        deliver_ready();
+        published_at_delivery = published_;
+      }
     }
     if (readable(ingest)) ingest_->drain(*engine_);
     if (tap_ && tap_->blocked()) tap_->retry(*engine_);
@@ -392,9 +397,13 @@ void BrokerServer::deliver_ready() {
     if (owner == owners_.end()) continue;
     Delivery d = engine_->next_delivery(id);
     auto [peer, sub_id] = owner->second;
+    // Encoded (the records copied) before anything is sent: a send that fails
+    // drops the peer, whose released leases may go to a dead-letter topic and
+    // run its retention, freeing what the records point to.
+    std::optional<proto::Message> deliver;
+    if (!d.records.empty()) deliver = proto::encode_deliver(sub_id, d.records);
     for (std::string& text : d.notices) reply(peer, proto::encode(proto::Notice{sub_id, text}));
-    if (!d.records.empty() && reply(peer, proto::encode_deliver(sub_id, d.records)))
-      delivered_ += d.records.size();
+    if (deliver && reply(peer, std::move(*deliver))) delivered_ += d.records.size();
     if (d.reached_end) reply(peer, proto::encode(proto::End{sub_id}));
   }
 }
