@@ -17,17 +17,30 @@ Status MemoryLog::append(const RecordBatch& batch) {
 }
 
 std::string_view MemoryLog::keep(std::string_view body, uint64_t offset) {
-  if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < body.size()) {
-    size_t capacity = std::max(kChunkBytes, body.size());
-    chunks_.push_back({std::make_unique_for_overwrite<char[]>(capacity), capacity, 0, offset});
+  auto open_chunk = [&](size_t capacity) {
     held_bytes_ += capacity;
+    return Chunk{std::make_unique_for_overwrite<char[]>(capacity), capacity, 0, offset};
+  };
+  auto copy_into = [&](Chunk& chunk) {
+    char* at = chunk.bytes.get() + chunk.used;
+    std::copy(body.begin(), body.end(), at);
+    chunk.used += body.size();
+    chunk.next_offset = offset + 1;
+    return std::string_view(at, body.size());
+  };
+  if (body.size() > kBigBodyBytes) {
+    // Before the open chunk, which stays open: free_chunks() frees from the
+    // front only once every record of a chunk is gone, so any order is safe.
+    auto own = chunks_.insert(chunks_.empty() ? chunks_.end() : chunks_.end() - 1,
+                              open_chunk(body.size()));
+    return copy_into(*own);
   }
-  Chunk& chunk = chunks_.back();
-  char* at = chunk.bytes.get() + chunk.used;
-  std::copy(body.begin(), body.end(), at);
-  chunk.used += body.size();
-  chunk.next_offset = offset + 1;
-  return {at, body.size()};
+  if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < body.size()) {
+    size_t capacity =
+        chunks_.empty() ? kFirstChunkBytes : std::min(kChunkBytes, 2 * chunks_.back().capacity);
+    chunks_.push_back(open_chunk(std::max(capacity, body.size())));
+  }
+  return copy_into(chunks_.back());
 }
 
 void MemoryLog::free_chunks() {
@@ -106,11 +119,15 @@ CompactionResult MemoryLog::compact_in_place(int64_t tombstone_horizon_ms,
     ++result.records_removed;
     return true;
   });
-  // The survivors move to fresh chunks, so the memory of what was removed is freed.
-  std::deque<Chunk> old_chunks;
-  old_chunks.swap(chunks_);
-  held_bytes_ = 0;
-  for (Record& r : records_) r.body = keep(r.body, r.offset);
+  // Once less than half of the memory held is live, the survivors move to
+  // fresh chunks and the old ones are freed. (Copying on every pass would
+  // cost a copy of the log each time a single tombstone expires.)
+  if (bytes_ * 2 < held_bytes_) {
+    std::deque<Chunk> old_chunks;
+    old_chunks.swap(chunks_);
+    held_bytes_ = 0;
+    for (Record& r : records_) r.body = keep(r.body, r.offset);
+  }
   result.bytes_after = bytes_;
   result.next_tombstone_expiry = latest.next_tombstone_expiry(tombstone_retention_ms);
   return result;

@@ -35,20 +35,24 @@ class MemoryLog : public TopicLog {
     int64_t ts;
     std::string_view body;  // in one of chunks_
   };
-  // Bodies are packed into chunks of kChunkBytes (a bigger body gets its own),
-  // so storing a record allocates nothing. A chunk is freed once retention
-  // has removed every record in it.
+  // Bodies are packed into chunks, so storing a record allocates nothing. A
+  // log's first chunk is small (a quiet topic holds little), and each next one
+  // twice the last, up to kChunkBytes. A body over kBigBodyBytes gets a chunk
+  // of its own size, so it wastes no chunk's tail. A chunk is freed once
+  // retention has removed every record in it.
   struct Chunk {
     std::unique_ptr<char[]> bytes;
     size_t capacity;
     size_t used;
     uint64_t next_offset;  // after the last record stored in it
   };
+  static constexpr size_t kFirstChunkBytes = size_t{16} << 10;
   static constexpr size_t kChunkBytes = size_t{1} << 20;
+  static constexpr size_t kBigBodyBytes = kChunkBytes / 4;
 
   // The first record at or after `offset`.
   std::deque<Record>::const_iterator find(uint64_t offset) const;
-  // Copies `body` into the newest chunk, opening one if it does not fit.
+  // Copies `body` into a chunk (see Chunk) and returns where it now is.
   std::string_view keep(std::string_view body, uint64_t offset);
   // Frees the chunks before the one holding the earliest record.
   void free_chunks();

@@ -68,5 +68,16 @@ TEST_CASE("zmq io: small bodies and kept messages are copied", "[zmq_io]") {
   CHECK(pair.receive().second == body);
 }
 
+TEST_CASE("zmq io: a body for a peer that is gone is not handed over", "[zmq_io]") {
+  zmq::context_t context;
+  zmq::socket_t router(context, zmq::socket_type::router);
+  router.set(zmq::sockopt::router_mandatory, 1);
+  router.bind("inproc://zmq-io-gone");
+  std::string body = bytes(1u << 20);
+  proto::Message m = message_of(body);
+  CHECK(send_message(router, std::move(m), "no-such-peer", "orders") == SendResult::kUnreachable);
+  CHECK(m.body.size() == body.size());  // NOLINT(bugprone-use-after-move): refused, so kept
+}
+
 }  // namespace
 }  // namespace eda
