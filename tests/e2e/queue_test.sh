@@ -68,7 +68,9 @@ check_eq "$OUT" "" "the dead-letter queue is empty after resubmitting"
 STOPPED=$!
 BACKGROUND_PIDS+=("$STOPPED")
 wait_until 10 test -s "$WORK/slow.first"
-wait_until 10 grep -q '^T' "/proc/$STOPPED/stat" 2>/dev/null || true
+# The third field of /proc/PID/stat is the state: T once stopped.
+is_stopped() { [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" == T ]; }
+wait_until 10 is_stopped "$STOPPED"
 run "$EDATOOL" recv slow -n 1 --wait 10s --exec 'echo "$EDATOOL_DELIVERY_COUNT $(cat)"'
 check_eq "$RC:$OUT" "0:2 stuck" "a locked message of a stopped consumer is redelivered after the lock, count 2"
 kill -9 "$STOPPED" 2>/dev/null || true
