@@ -64,10 +64,14 @@ check_eq "$OUT" "" "the dead-letter queue is empty after resubmitting"
 # ---- lock expiry: a stopped consumer's message goes to another with count 2 ----
 "$EDATOOL" queue create slow --lock 1s
 "$EDATOOL" pub slow stuck
-"$EDATOOL" recv slow -n 1 --exec "cat >$WORK/slow.first; kill -STOP \$PPID; sleep 60" &
+# Its output goes to a file and its handler is killed at the end: a process
+# left holding ctest's pipe makes ctest wait for it (the sleep's 60 s).
+"$EDATOOL" recv slow -n 1 --exec "echo \$\$ >$WORK/slow.handler; cat >$WORK/slow.first; kill -STOP \$PPID; exec sleep 60" \
+  >"$WORK/slow.out" 2>&1 &
 STOPPED=$!
 BACKGROUND_PIDS+=("$STOPPED")
 wait_until 10 test -s "$WORK/slow.first"
+BACKGROUND_PIDS+=("$(cat "$WORK/slow.handler")")
 # The third field of /proc/PID/stat is the state: T once stopped.
 is_stopped() { [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" == T ]; }
 wait_until 10 is_stopped "$STOPPED"
