@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-using namespace eda;
+namespace eda::authorized_keys_test {
 
 namespace {
 // Two well-formed Z85 keys (any 40 characters of the alphabet will do).
@@ -121,3 +121,5 @@ TEST_CASE("is_z85_key checks length and alphabet", "[authorized_keys]") {
   CHECK_FALSE(is_z85_key(kKeyA.substr(1) + " "));
   CHECK_FALSE(is_z85_key(kKeyA.substr(1) + "\""));
 }
+
+}  // namespace eda::authorized_keys_test

@@ -4,7 +4,7 @@
 #include <random>
 #include <string>
 
-namespace eda {
+namespace eda::base64_test {
 namespace {
 
 struct Vector {
@@ -207,4 +207,4 @@ TEST_CASE("is_valid_utf8: every truncation of a multi-byte character is rejected
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::base64_test

@@ -7,7 +7,7 @@
 
 #include "tests/envelope_copies.h"
 
-namespace eda {
+namespace eda::bench_messages_test {
 namespace {
 
 uint64_t stamp_of(const Envelope& e) {
@@ -97,4 +97,4 @@ TEST_CASE("bench sink: a gap, a repeat or a payload without a time is an error")
   CHECK_FALSE(sink.write(tiny));
 }
 
-}  // namespace eda
+}  // namespace eda::bench_messages_test

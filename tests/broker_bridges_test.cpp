@@ -10,7 +10,7 @@
 
 #include "tests/test_broker.h"
 
-namespace eda {
+namespace eda::broker_bridges_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -178,4 +178,4 @@ TEST_CASE("ingest: PUSHed messages are stored, malformed ones counted and droppe
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::broker_bridges_test

@@ -14,7 +14,7 @@
 #include "core/envelope_codec.h"
 #include "tests/temp_dir.h"
 
-namespace eda {
+namespace eda::broker_compaction_test {
 namespace {
 
 constexpr int64_t kNow = 1'714'564'800'000;
@@ -227,4 +227,4 @@ TEST_CASE("broker compaction: --from -N counts messages, not offsets", "[broker_
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::broker_compaction_test

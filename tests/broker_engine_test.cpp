@@ -10,7 +10,7 @@
 #include "core/envelope_codec.h"
 #include "core/ulid.h"
 
-namespace eda {
+namespace eda::broker_engine_test {
 namespace {
 
 using K = Position::Kind;
@@ -992,4 +992,4 @@ TEST_CASE("broker engine: namespaces keep topics of the same name apart", "[brok
   CHECK_FALSE(engine->delete_topic("orders").ok());      // none in the default namespace
 }
 
-}  // namespace eda
+}  // namespace eda::broker_engine_test

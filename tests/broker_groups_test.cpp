@@ -14,7 +14,7 @@
 #include "core/envelope_codec.h"
 #include "tests/temp_dir.h"
 
-namespace eda {
+namespace eda::broker_groups_test {
 namespace {
 
 constexpr int64_t kNow = 1'714'564'800'000;
@@ -971,4 +971,4 @@ TEST_CASE("broker groups: queues of two namespaces are apart, also after a resta
   CHECK(engine->topics().empty());
 }
 
-}  // namespace eda
+}  // namespace eda::broker_groups_test

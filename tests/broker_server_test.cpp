@@ -18,7 +18,7 @@
 #include "transport/publisher.h"
 #include "transport/subscriber.h"
 
-namespace eda {
+namespace eda::broker_server_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -512,4 +512,4 @@ TEST_CASE("broker server: CURVE admits listed keys and holds them to their right
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::broker_server_test

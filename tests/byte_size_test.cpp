@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-namespace eda {
+namespace eda::byte_size_test {
 namespace {
 
 uint64_t parse_ok(const std::string& text) {
@@ -61,4 +61,4 @@ TEST_CASE("byte size: rejects text that is not a size", "[byte_size]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::byte_size_test

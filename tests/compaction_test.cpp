@@ -15,7 +15,7 @@
 #include "core/memory_log.h"
 #include "tests/fault_file_system.h"
 
-namespace eda {
+namespace eda::compaction_test {
 namespace {
 
 namespace lf = log_format;
@@ -405,4 +405,4 @@ TEST_CASE("compaction: a memory log compacts in place and reads past what it rem
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::compaction_test

@@ -10,7 +10,7 @@
 #include "core/log_format.h"
 #include "tests/temp_dir.h"
 
-namespace eda {
+namespace eda::compactor_test {
 namespace {
 
 // The compactor's thread and the test's both use the file system: the real
@@ -95,4 +95,4 @@ TEST_CASE("compactor: forgetting a topic removes the files of its passes", "[com
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::compactor_test

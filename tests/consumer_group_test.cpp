@@ -12,7 +12,7 @@
 
 #include "core/envelope_codec.h"
 
-namespace eda {
+namespace eda::consumer_group_test {
 namespace {
 
 using Kind = GroupEvent::Kind;
@@ -862,4 +862,4 @@ TEST_CASE("A filtered group passes the offsets it does not want, and a journal r
   CHECK_FALSE(restored->apply({GroupEvent::Kind::kPassed, 2}));
 }
 
-}  // namespace eda
+}  // namespace eda::consumer_group_test

@@ -5,7 +5,7 @@
 #include <random>
 #include <string>
 
-namespace eda {
+namespace eda::crc32c_test {
 namespace {
 
 // Bit by bit, straight from the definition (reflected polynomial 0x82F63B78),
@@ -93,4 +93,4 @@ TEST_CASE("crc32c: a single flipped bit changes the checksum", "[crc32c]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::crc32c_test

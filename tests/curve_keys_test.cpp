@@ -8,7 +8,7 @@
 #include "core/authorized_keys.h"
 #include "temp_dir.h"
 
-using namespace eda;
+namespace eda::curve_keys_test {
 
 TEST_CASE("a written key pair reads back, the secret file private", "[curve_keys]") {
   TempDir dir;
@@ -66,3 +66,5 @@ TEST_CASE("client keys come in pairs and must be keys", "[curve_keys]") {
   REQUIRE_FALSE(junk);
   CHECK_THAT(junk.error().message, Catch::Contains("junk"));
 }
+
+}  // namespace eda::curve_keys_test

@@ -13,7 +13,7 @@
 #include "tests/fault_file_system.h"
 #include "tests/temp_dir.h"
 
-namespace eda {
+namespace eda::data_dir_test {
 namespace {
 
 // Sets an environment variable for one scope, then puts back what was there.
@@ -174,4 +174,4 @@ TEST_CASE("data dir: topics of a namespace with no directory is empty", "[data_d
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::data_dir_test

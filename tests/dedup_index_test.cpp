@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-namespace eda {
+namespace eda::dedup_index_test {
 namespace {
 
 std::string id_of(uint64_t n) {
@@ -227,4 +227,4 @@ TEST_CASE("DedupIndex is off when the window or the count is 0", "[dedup]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::dedup_index_test

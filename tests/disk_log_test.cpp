@@ -20,7 +20,7 @@
 #include "tests/fault_file_system.h"
 #include "tests/temp_dir.h"
 
-namespace eda {
+namespace eda::disk_log_test {
 namespace {
 
 namespace lf = log_format;
@@ -856,4 +856,4 @@ TEST_CASE("disk log: destroy on the real file system", "[disk_log][posix]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::disk_log_test

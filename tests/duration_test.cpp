@@ -4,7 +4,7 @@
 #include <initializer_list>
 #include <string>
 
-namespace eda {
+namespace eda::duration_test {
 namespace {
 
 TEST_CASE("parse_duration reads every unit", "[duration]") {
@@ -98,4 +98,4 @@ TEST_CASE("format_duration round-trips through parse_duration", "[duration]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::duration_test

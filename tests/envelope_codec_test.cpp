@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace eda {
+namespace eda::envelope_codec_test {
 namespace {
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
@@ -412,4 +412,4 @@ TEST_CASE("envelope codec: mutated valid envelopes never throw", "[envelope_code
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::envelope_codec_test

@@ -6,7 +6,7 @@
 
 #include "core/base64.h"
 
-namespace eda {
+namespace eda::envelope_json_test {
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -280,4 +280,4 @@ TEST_CASE("envelope json: an integer header beyond int64 does not wrap around", 
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::envelope_json_test

@@ -14,7 +14,7 @@
 #include "core/message_input.h"
 #include "tests/envelope_copies.h"
 
-namespace eda {
+namespace eda::envelope_output_test {
 namespace {
 
 // A temporary file, removed when the test ends; read back with contents().
@@ -206,4 +206,4 @@ TEST_CASE("envelope output: a write error is reported", "[envelope_output]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::envelope_output_test

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-namespace eda {
+namespace eda::envelope_test {
 namespace {
 
 std::pair<std::string, HeaderValue> parse_ok(const std::string& arg) {
@@ -98,4 +98,4 @@ TEST_CASE("find_header returns the first header with that name", "[envelope]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::envelope_test

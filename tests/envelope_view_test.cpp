@@ -8,7 +8,7 @@
 
 #include "core/envelope_codec.h"
 
-namespace eda {
+namespace eda::envelope_view_test {
 namespace {
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
@@ -436,4 +436,4 @@ TEST_CASE("envelope view: one viewer over many envelopes", "[envelope_view]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::envelope_view_test

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace eda {
+namespace eda::field_value_test {
 namespace {
 
 using Type = FieldValue::Type;
@@ -108,4 +108,4 @@ TEST_CASE("FieldValue: constructors and helpers", "[field_value]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::field_value_test

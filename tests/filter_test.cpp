@@ -85,7 +85,7 @@ struct StringMaker<eda::Truth> {
 };
 }  // namespace Catch
 
-namespace eda {
+namespace eda::filter_test {
 namespace {
 
 constexpr Truth kT = Truth::kTrue;
@@ -1440,9 +1440,9 @@ TEST_CASE("filter: the caret counts characters, not bytes", "[filter]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::filter_test
 
-namespace eda {
+namespace eda::filter_test {
 
 TEST_CASE("filter: a value expression gives any value and owns what it reads from JSON") {
   Envelope e;
@@ -1489,4 +1489,4 @@ TEST_CASE("filter: value expression errors carry their label and a caret") {
         "             ^");
 }
 
-}  // namespace eda
+}  // namespace eda::filter_test

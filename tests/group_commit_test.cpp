@@ -10,7 +10,7 @@
 
 #include "tests/fault_file_system.h"
 
-namespace eda {
+namespace eda::group_commit_test {
 namespace {
 
 using testing::FaultFileSystem;
@@ -238,4 +238,4 @@ TEST_CASE("group commit: destruction finishes pending syncs", "[group_commit]") 
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::group_commit_test

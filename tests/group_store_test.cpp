@@ -13,7 +13,7 @@
 #include "tests/fault_file_system.h"
 #include "tests/temp_dir.h"
 
-namespace eda {
+namespace eda::group_store_test {
 namespace {
 
 using testing::FaultFileSystem;
@@ -676,4 +676,4 @@ TEST_CASE("group store: a large batch of events spans several frames and recover
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::group_store_test

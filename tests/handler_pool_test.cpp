@@ -17,7 +17,7 @@
 
 #include "tests/temp_dir.h"
 
-namespace eda {
+namespace eda::handler_pool_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -374,4 +374,4 @@ TEST_CASE("header_env_name", "[handler_pool]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::handler_pool_test

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace eda {
+namespace eda::ingest_message_test {
 namespace {
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
@@ -155,4 +155,4 @@ TEST_CASE("ingest message: header count and header name length are checked per m
                  "has a header name of 256 bytes, over the limit of 255");
 }
 
-}  // namespace eda
+}  // namespace eda::ingest_message_test

@@ -7,7 +7,7 @@
 
 #include "core/topic.h"
 
-namespace eda {
+namespace eda::kafka_config_test {
 
 TEST_CASE("kafka config: kafka URLs give librdkafka's bootstrap list", "[kafka_config]") {
   CHECK(is_kafka_url("kafka://h:9092"));
@@ -107,4 +107,4 @@ TEST_CASE("kafka config: a properties file is name=value lines", "[kafka_config]
   CHECK_THAT(missing.error().message, Catch::Contains("/nonexistent/edatool-kafka.conf"));
 }
 
-}  // namespace eda
+}  // namespace eda::kafka_config_test

@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-namespace eda {
+namespace eda::kafka_envelope_test {
 
 using KafkaHeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -67,4 +67,4 @@ TEST_CASE("kafka envelope: headers survive the round trip as text", "[kafka_enve
   CHECK(got.headers == Headers{{"a", std::string("1")}, {"n", std::string("-3")}});
 }
 
-}  // namespace eda
+}  // namespace eda::kafka_envelope_test

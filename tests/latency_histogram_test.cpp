@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-namespace eda {
+namespace eda::latency_histogram_test {
 
 TEST_CASE("latency histogram: bucket bounds hold their values and tile the range without gaps") {
   for (uint64_t v :
@@ -109,4 +109,4 @@ TEST_CASE("latency histogram: format_latency picks the unit that keeps three dig
   CHECK(format_latency(2.5e9) == "2.5 s");
 }
 
-}  // namespace eda
+}  // namespace eda::latency_histogram_test

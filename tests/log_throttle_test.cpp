@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-namespace eda {
+namespace eda::log_throttle_test {
 namespace {
 
 TEST_CASE("log throttle: a burst passes, then one line per interval", "[log_throttle]") {
@@ -40,4 +40,4 @@ TEST_CASE("log throttle: a clock that steps back lets nothing extra through", "[
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::log_throttle_test

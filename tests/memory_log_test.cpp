@@ -8,7 +8,7 @@
 
 #include "core/envelope_codec.h"
 
-namespace eda {
+namespace eda::memory_log_test {
 namespace {
 
 Envelope envelope(uint64_t offset, int64_t ts, size_t payload_bytes = 10) {
@@ -308,4 +308,4 @@ TEST_CASE("memory log: destroy keeps the next offset", "[memory_log]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::memory_log_test

@@ -10,7 +10,7 @@
 #include "core/envelope_json.h"
 #include "tests/envelope_copies.h"
 
-namespace eda {
+namespace eda::message_input_test {
 namespace {
 
 constexpr size_t kLarge = 1u << 20;
@@ -418,4 +418,4 @@ TEST_CASE("message input: an oversize msgpack record is an error naming it", "[m
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::message_input_test

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-namespace eda {
+namespace eda::output_template_test {
 namespace {
 
 Envelope sample() {
@@ -142,4 +142,4 @@ TEST_CASE("output template: rejects an unterminated %{", "[output_template]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::output_template_test

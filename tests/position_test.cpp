@@ -4,7 +4,7 @@
 #include <initializer_list>
 #include <string>
 
-namespace eda {
+namespace eda::position_test {
 namespace {
 
 using Kind = Position::Kind;
@@ -158,4 +158,4 @@ TEST_CASE("now_ms is the wall clock in milliseconds", "[position]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::position_test

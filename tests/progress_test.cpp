@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-namespace eda {
+namespace eda::progress_test {
 namespace {
 
 using Clock = ProgressMeter::Clock;
@@ -61,4 +61,4 @@ TEST_CASE("progress: a meter that never drew erases nothing", "[progress]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::progress_test

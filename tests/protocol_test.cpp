@@ -11,7 +11,7 @@
 
 #include "core/envelope_codec.h"
 
-namespace eda::proto {
+namespace eda::proto::protocol_test {
 namespace {
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
@@ -1383,4 +1383,4 @@ TEST_CASE("protocol: random bytes into every decoder never throw", "[protocol]")
 }
 
 }  // namespace
-}  // namespace eda::proto
+}  // namespace eda::proto::protocol_test

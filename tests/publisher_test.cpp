@@ -9,7 +9,7 @@
 #include "core/position.h"
 #include "core/ulid.h"
 
-namespace eda {
+namespace eda::publisher_test {
 namespace {
 
 using Reqs = std::vector<uint64_t>;
@@ -177,9 +177,9 @@ TEST_CASE("publish order: a simulated broker stores every batch once, in order, 
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::publisher_test
 
-namespace eda {
+namespace eda::publisher_test {
 namespace {
 
 TEST_CASE("envelope stamper: sets topic, a new ULID and now on a bare message", "[publisher]") {
@@ -234,4 +234,4 @@ TEST_CASE("envelope stamper: keeps what the source set, adds key, headers and --
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::publisher_test

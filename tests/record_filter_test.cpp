@@ -5,7 +5,7 @@
 
 #include "core/envelope_codec.h"
 
-namespace eda {
+namespace eda::record_filter_test {
 namespace {
 
 std::string encoded(const std::string& payload, int64_t n) {
@@ -82,4 +82,4 @@ TEST_CASE("record views: filters that share them each get their own verdict", "[
   CHECK_FALSE(accepts_small({1, 1, "\xc1"}));
 }
 
-}  // namespace eda
+}  // namespace eda::record_filter_test

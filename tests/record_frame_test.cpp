@@ -9,7 +9,7 @@
 #include "core/crc32c.h"
 #include "core/log_format.h"
 
-namespace eda {
+namespace eda::record_frame_test {
 namespace {
 
 namespace lf = log_format;
@@ -220,4 +220,4 @@ TEST_CASE("record frame: a framed array file unpacks and says what is wrong with
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::record_frame_test

@@ -17,7 +17,7 @@
 #include "core/log_format.h"
 #include "tests/temp_dir.h"
 
-namespace eda {
+namespace eda::replay_test {
 namespace {
 
 namespace lf = log_format;
@@ -392,4 +392,4 @@ TEST_CASE("read_offline: a sink error stops the read", "[replay][offline]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::replay_test

@@ -15,7 +15,7 @@
 #include "core/record_batch.h"
 #include "tests/fault_file_system.h"
 
-namespace eda {
+namespace eda::segment_test {
 namespace {
 
 namespace lf = log_format;
@@ -1098,4 +1098,4 @@ TEST_CASE("segment: a read error while reading is an error, not corruption", "[s
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::segment_test

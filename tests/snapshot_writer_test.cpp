@@ -10,7 +10,7 @@
 
 #include "tests/temp_dir.h"
 
-namespace eda {
+namespace eda::snapshot_writer_test {
 namespace {
 
 // The real file system, except that opening a file whose path contains
@@ -143,4 +143,4 @@ TEST_CASE("snapshot writer: failures are reported once, by path; the destructor 
   CHECK(content_of(dir.path() + "/late.view") == "y");
 }
 
-}  // namespace eda
+}  // namespace eda::snapshot_writer_test

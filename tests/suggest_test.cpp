@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace eda {
+namespace eda::suggest_test {
 namespace {
 
 TEST_CASE("edit_distance counts insertions, deletions, substitutions and swaps", "[suggest]") {
@@ -55,4 +55,4 @@ TEST_CASE("did_you_mean formats the suggestion or nothing", "[suggest]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::suggest_test

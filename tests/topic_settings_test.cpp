@@ -4,7 +4,7 @@
 
 #include "tests/fault_file_system.h"
 
-namespace eda {
+namespace eda::topic_settings_test {
 namespace {
 
 using testing::FaultFileSystem;
@@ -52,4 +52,4 @@ TEST_CASE("topic settings: a damaged file is an error naming it, never the defau
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::topic_settings_test

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace eda {
+namespace eda::topic_test {
 namespace {
 
 struct MatchCase {
@@ -193,4 +193,4 @@ TEST_CASE("has_wildcard finds whole wildcard tokens", "[topic]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::topic_test

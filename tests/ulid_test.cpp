@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace eda {
+namespace eda::ulid_test {
 namespace {
 
 constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -106,4 +106,4 @@ TEST_CASE("separate generators pick different random parts", "[ulid]") {
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::ulid_test

@@ -5,7 +5,7 @@
 #include <random>
 #include <string>
 
-namespace eda {
+namespace eda::view_table_test {
 
 TEST_CASE("view table: finds, inserts and erases as a std::map does") {
   std::mt19937_64 rng(GENERATE(1, 2));
@@ -46,4 +46,4 @@ TEST_CASE("view table: finds, inserts and erases as a std::map does") {
   CHECK(*table.find("k1") == 5);
 }
 
-}  // namespace eda
+}  // namespace eda::view_table_test

@@ -11,7 +11,7 @@
 #include "core/view_set.h"
 #include "tests/temp_dir.h"
 
-namespace eda {
+namespace eda::view_test {
 namespace {
 
 using Json = nlohmann::json;
@@ -504,4 +504,4 @@ TEST_CASE("view set: a deleted topic is forgotten and a new one of its name is r
                                                 {"k", {ViewValue::Type::kInt, false, 80, 0, {}}}});
 }
 
-}  // namespace eda
+}  // namespace eda::view_test
