@@ -6,7 +6,7 @@
 #include "core/envelope_codec.h"
 #include "core/record_frame.h"
 
-namespace eda {
+namespace eda::record_batch_test {
 namespace {
 
 Envelope batch_message(uint64_t offset) {
@@ -73,4 +73,4 @@ TEST_CASE("record batch: clear starts the next batch at position 0", "[record_ba
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::record_batch_test

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-namespace eda {
+namespace eda::zmq_io_test {
 namespace {
 
 // A connected PAIR of sockets in one process.
@@ -80,4 +80,4 @@ TEST_CASE("zmq io: a body for a peer that is gone is not handed over", "[zmq_io]
 }
 
 }  // namespace
-}  // namespace eda
+}  // namespace eda::zmq_io_test
