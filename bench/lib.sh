@@ -15,6 +15,8 @@ bench_setup() {
   unset EDATOOL_BROKER EDATOOL_NAMESPACE
   BIN=$WORK/edatool
   cp "$EDATOOL" "$BIN"
+  # The Kafka module sits beside the binary it came with (docs/KAFKA.md).
+  cp "$(dirname "$EDATOOL")/edatool-kafka.so" "$WORK/" 2>/dev/null || true
   CLK_TCK=$(getconf CLK_TCK)
 }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "cmd/command.h"
+#include "transport/kafka/kafka_module.h"
 #include "transport/publisher.h"
 #include "transport/subscriber.h"
 
@@ -15,10 +16,14 @@ namespace eda {
 // Whether --broker is a kafka:// URL.
 bool uses_kafka(const GlobalOptions& global);
 
-struct KafkaConfig;
-// The Kafka side of --broker and -X: the bootstrap list and the checked
-// settings. Errors: a bad URL or -X (usage).
-Result<KafkaConfig> kafka_config_of(const GlobalOptions& global);
+// A kafka:// --broker: its checked settings and the loaded Kafka module
+// that serves them (transport/kafka/kafka_module.h).
+struct KafkaBackend {
+  KafkaConfig config;
+  const KafkaModule& module;
+};
+// Errors: a bad URL or -X (usage); no loadable Kafka module (runtime).
+Result<KafkaBackend> kafka_backend_of(const GlobalOptions& global);
 
 // publish() on the broker --broker names. Errors: a bad URL or -X setting
 // (usage), then as publish() / kafka_publish().

@@ -7,13 +7,10 @@
 #include "core/log.h"
 #include "transport/broker_connection.h"
 #include "transport/curve_keys.h"
-#include "transport/kafka/kafka_config.h"
-#include "transport/kafka/kafka_publish.h"
-#include "transport/kafka/kafka_subscribe.h"
 
 namespace eda {
 
-Result<KafkaConfig> kafka_config_of(const GlobalOptions& global) {
+Result<KafkaBackend> kafka_backend_of(const GlobalOptions& global) {
   KafkaConfig config;
   auto bootstrap = parse_kafka_url(global.broker);
   if (!bootstrap) return bootstrap.error();
@@ -37,10 +34,12 @@ Result<KafkaConfig> kafka_config_of(const GlobalOptions& global) {
       latest.push_back(std::move(*it));
   config.settings.assign(std::make_move_iterator(latest.rbegin()),
                          std::make_move_iterator(latest.rend()));
-  if (Status s = check_kafka_settings(config.settings); !s) return s.error();
+  auto module = kafka_module();
+  if (!module) return module.error();
+  if (Status s = (*module)->check_settings(config.settings); !s) return s.error();
   if (global.ns != "default")
     log_info("--namespace {} does not apply to Kafka: topic names are used as given", global.ns);
-  return config;
+  return KafkaBackend{std::move(config), **module};
 }
 
 bool uses_kafka(const GlobalOptions& global) {
@@ -64,9 +63,9 @@ Status publish_to_broker(const GlobalOptions& global, EnvelopeSource& source,
                          const EnvelopeStamp& stamp, const PublishConfig& config,
                          const std::atomic<bool>& stop, PublishReport& report) {
   if (uses_kafka(global)) {
-    auto kafka = kafka_config_of(global);
+    auto kafka = kafka_backend_of(global);
     if (!kafka) return kafka.error();
-    return kafka_publish(*kafka, source, stamp, config, stop, report);
+    return kafka->module.publish(kafka->config, source, stamp, config, stop, report);
   }
   auto connection = connect_broker(global);
   if (!connection) return connection.error();
@@ -76,9 +75,9 @@ Status publish_to_broker(const GlobalOptions& global, EnvelopeSource& source,
 Result<SubscribeEnd> subscribe_to_broker(const GlobalOptions& global, const SubscribeConfig& config,
                                          EnvelopeSink& sink, const std::atomic<bool>& stop) {
   if (uses_kafka(global)) {
-    auto kafka = kafka_config_of(global);
+    auto kafka = kafka_backend_of(global);
     if (!kafka) return kafka.error();
-    return kafka_subscribe(*kafka, config, sink, stop);
+    return kafka->module.subscribe(kafka->config, config, sink, stop);
   }
   auto connection = connect_broker(global);
   if (!connection) return connection.error();

@@ -50,7 +50,7 @@ Result<KafkaSettle> run_kafka_handler(HandlerPool& pool, const Envelope& e, uint
 int run_kafka_receive(const RecvConfig& config, const OutputOptions& output,
                       const GlobalOptions& g) {
   if (Status s = check_kafka_recv_config(config); !s) return report(s.error());
-  auto kafka = kafka_config_of(g);
+  auto kafka = kafka_backend_of(g);
   if (!kafka) return report(kafka.error());
   KafkaGroupConfig group;
   group.patterns = {config.target.topic};
@@ -83,7 +83,7 @@ int run_kafka_receive(const RecvConfig& config, const OutputOptions& output,
     if (settle && *settle == KafkaSettle::kComplete) deliveries.erase(key);
     return settle;
   };
-  auto settled = kafka_consume_group(*kafka, group, handle, stop);
+  auto settled = kafka->module.consume_group(kafka->config, group, handle, stop);
   if (!settled) return report(settled.error());
   return kExitOk;
 }

@@ -42,31 +42,6 @@ TEST_CASE("kafka config: -X takes name=value", "[kafka_config]") {
   }
 }
 
-TEST_CASE("kafka config: librdkafka checks -X names and values, errors name the setting",
-          "[kafka_config]") {
-  CHECK(check_kafka_settings({{"linger.ms", "20"}, {"client.id", "me"}}).ok());
-  auto unknown = check_kafka_settings({{"no.such.setting", "1"}});
-  REQUIRE_FALSE(unknown.ok());
-  CHECK(unknown.error().kind == ErrorKind::kInvalidArgument);
-  CHECK_THAT(unknown.error().message, Catch::Contains("Kafka setting no.such.setting=1"));
-  auto bad_value = check_kafka_settings({{"linger.ms", "soon"}});
-  REQUIRE_FALSE(bad_value.ok());
-  CHECK_THAT(bad_value.error().message, Catch::Contains("linger.ms"));
-}
-
-TEST_CASE("kafka config: user settings override edatool's defaults", "[kafka_config]") {
-  KafkaConfig config{"h:1", {{"linger.ms", "7"}}};
-  auto conf = make_kafka_conf(config, {{"linger.ms", "5"}});
-  REQUIRE(conf.ok());
-  char value[64];
-  size_t size = sizeof value;
-  REQUIRE(rd_kafka_conf_get(conf->get(), "linger.ms", value, &size) == RD_KAFKA_CONF_OK);
-  CHECK(std::string(value) == "7");
-  size = sizeof value;
-  REQUIRE(rd_kafka_conf_get(conf->get(), "bootstrap.servers", value, &size) == RD_KAFKA_CONF_OK);
-  CHECK(std::string(value) == "h:1");
-}
-
 TEST_CASE("kafka config: patterns become anchored Kafka topic regexes", "[kafka_config]") {
   CHECK(kafka_topic_regex("orders") == "orders");
   CHECK(kafka_topic_regex("orders.eu") == "orders.eu");  // literal: a topic name

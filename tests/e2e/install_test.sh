@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `cmake --install` into a temporary prefix puts the binary, a man page per
-# command and the completions where a distribution would (issue 6).
+# command, the completions and the Kafka module where a distribution would
+# (issue 6), and the binary finds its module there.
 source "$(dirname "$0")/lib.sh"
 : "${EDATOOL_BUILD_DIR:?set EDATOOL_BUILD_DIR to the build directory (ctest does)}"
 prefix=$WORK/prefix
@@ -12,6 +13,26 @@ installed=$prefix/bin/edatool
 run "$installed" --version
 check_eq "$RC" 0 "the installed binary runs"
 check_contains "$OUT" "edatool " "the installed binary's --version"
+
+# The Kafka module is installed where the binary looks for it: librdkafka
+# itself answers for an unknown -X setting (exit 2), which it can only do
+# once the module is loaded.
+run "$installed" -b kafka://127.0.0.1:1 -X no.such.setting=1 pub t x
+check_eq "$RC" 2 "the installed binary loads the installed Kafka module (stderr: $ERR)"
+check_contains "$ERR" 'No such configuration property: "no.such.setting"' \
+  "librdkafka, from the module, names the unknown setting"
+
+# Without the module, kafka:// fails with a clear error naming where it was
+# looked for (exit 1), and edatool's own broker needs no module.
+mkdir "$WORK/alone"
+cp "$installed" "$WORK/alone/edatool"
+run "$WORK/alone/edatool" -b kafka://127.0.0.1:1 pub t x
+check_eq "$RC" 1 "kafka:// without the Kafka module exits 1"
+check_contains "$ERR" "edatool: kafka:// needs edatool's Kafka module, found neither $WORK/alone/edatool-kafka.so nor $WORK/alone/../lib/edatool/edatool-kafka.so" \
+  "the error names both places the module was looked for"
+start_broker broker --memory
+run "$WORK/alone/edatool" -b "$BROKER_URL" pub t hello
+check_eq "$RC" 0 "without the Kafka module, pub to edatool's broker works (stderr: $ERR)"
 
 # A page per command, each what the binary generates, and nothing left over.
 man1=$prefix/share/man/man1

@@ -1,10 +1,10 @@
 // Settings for the Kafka backend (DESIGN §9, docs/KAFKA.md): the
 // `kafka://host:port[,host:port]` broker URL, `-X name=value` librdkafka
-// settings, the mapping of edatool patterns to Kafka regex subscriptions, and
-// RAII owners for librdkafka handles. Only transport/kafka/ includes rdkafka.h.
+// settings and the mapping of edatool patterns to Kafka regex subscriptions:
+// the pure parts, which the edatool binary uses to check its arguments before
+// it loads the Kafka module (transport/kafka/kafka_module.h). librdkafka's
+// side is transport/kafka/kafka_client.h.
 #pragma once
-
-#include <librdkafka/rdkafka.h>
 
 #include <memory>
 #include <string>
@@ -51,37 +51,5 @@ Result<std::vector<KafkaSetting>> read_kafka_config_file(const std::string& path
 // regexes) for an edatool pattern: `orders.*` -> `^orders\.[^.]+$`,
 // `orders.>` -> `^orders\..+$`. A pattern without wildcards stays as it is.
 std::string kafka_topic_regex(std::string_view pattern);
-
-struct KafkaDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
-  void operator()(rd_kafka_topic_partition_list_t* l) const {
-    rd_kafka_topic_partition_list_destroy(l);
-  }
-  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
-  void operator()(const rd_kafka_metadata_t* m) const { rd_kafka_metadata_destroy(m); }
-  void operator()(rd_kafka_headers_t* h) const { rd_kafka_headers_destroy(h); }
-};
-using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
-using KafkaConf = std::unique_ptr<rd_kafka_conf_t, KafkaDeleter>;
-using KafkaPartitions = std::unique_ptr<rd_kafka_topic_partition_list_t, KafkaDeleter>;
-using KafkaMessage = std::unique_ptr<rd_kafka_message_t, KafkaDeleter>;
-using KafkaMetadata = std::unique_ptr<const rd_kafka_metadata_t, KafkaDeleter>;
-using KafkaHeaders = std::unique_ptr<rd_kafka_headers_t, KafkaDeleter>;
-
-// A librdkafka configuration: bootstrap.servers, then `defaults` (edatool's
-// choices for this role), then the user's -X settings, which win. An unknown
-// name or a bad value is a usage error naming the setting and librdkafka's reason.
-Result<KafkaConf> make_kafka_conf(const KafkaConfig& config,
-                                  const std::vector<KafkaSetting>& defaults);
-
-// Checks -X settings without connecting (the same errors as make_kafka_conf).
-Status check_kafka_settings(const std::vector<KafkaSetting>& settings);
-
-// Creates the client; `conf` is consumed on success and on failure.
-Result<KafkaHandle> make_kafka_client(rd_kafka_type_t type, KafkaConf conf);
-
-// "cannot reach the Kafka brokers at h1:9092,...: <reason>; is Kafka running there?"
-std::string kafka_unreachable(const KafkaConfig& config, std::string_view reason);
 
 }  // namespace eda

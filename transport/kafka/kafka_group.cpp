@@ -4,6 +4,7 @@
 
 #include "core/duration.h"
 #include "core/log.h"
+#include "transport/kafka/kafka_client.h"
 #include "transport/kafka/kafka_envelope.h"
 
 namespace eda {
@@ -35,14 +36,6 @@ Status rewind_kafka_partition(rd_kafka_t* rk, const rd_kafka_message_t& m) {
 }
 
 }  // namespace
-
-Status check_kafka_group_config(const KafkaGroupConfig& config) {
-  if (config.from.kind != Position::Kind::kEarliest && config.from.kind != Position::Kind::kLatest)
-    return invalid_argument(
-        "with Kafka, a group starts at earliest or latest (auto.offset.reset); read from an "
-        "offset or a time without --group");
-  return ok_status();
-}
 
 Result<uint64_t> kafka_consume_group(const KafkaConfig& kafka, const KafkaGroupConfig& config,
                                      const KafkaMessageHandler& handler,

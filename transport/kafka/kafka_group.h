@@ -39,7 +39,13 @@ enum class KafkaSettle {
 using KafkaMessageHandler = std::function<Result<KafkaSettle>(const Envelope&)>;
 
 // Checks the config (only earliest/latest for --from: usage error otherwise).
-Status check_kafka_group_config(const KafkaGroupConfig& config);
+inline Status check_kafka_group_config(const KafkaGroupConfig& config) {
+  if (config.from.kind != Position::Kind::kEarliest && config.from.kind != Position::Kind::kLatest)
+    return invalid_argument(
+        "with Kafka, a group starts at earliest or latest (auto.offset.reset); read from an "
+        "offset or a time without --group");
+  return ok_status();
+}
 
 // Consumes as a member of config.group until -n, --wait, or `stop`. Returns
 // how many messages were settled. Errors: kRuntime for an unreachable

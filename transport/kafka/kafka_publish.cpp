@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/position.h"
 #include "core/ulid.h"
+#include "transport/kafka/kafka_client.h"
 #include "transport/kafka/kafka_envelope.h"
 
 namespace eda {

@@ -10,6 +10,7 @@
 #include "core/filter.h"
 #include "core/log.h"
 #include "core/topic.h"
+#include "transport/kafka/kafka_client.h"
 #include "transport/kafka/kafka_envelope.h"
 
 namespace eda {

@@ -1,0 +1,43 @@
+// The Kafka backend is a module, edatool-kafka.so, that edatool loads only
+// when --broker is a kafka:// URL. Linked into the binary, librdkafka and
+// what it pulls in (OpenSSL, SASL, Kerberos, zstd, lz4, zlib) cost 1.6 ms of
+// every start, a third of a one-shot `edatool pub` to edatool's own broker
+// (docs/PERFORMANCE.md). The module is built from transport/kafka/'s
+// librdkafka sources (kafka_client, kafka_envelope, kafka_publish,
+// kafka_subscribe, kafka_group); what it uses of core/ and transport/ it
+// takes from the edatool binary, which exports its symbols for it.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "transport/kafka/kafka_group.h"
+#include "transport/kafka/kafka_publish.h"
+#include "transport/kafka/kafka_subscribe.h"
+
+namespace eda {
+
+// What the module offers: the librdkafka-backed entry points commands call.
+struct KafkaModule {
+  std::string_view version;  // EDATOOL_VERSION of the build the module came from
+  // check_kafka_settings (kafka_client.h): -X names and values, by librdkafka.
+  Status (*check_settings)(const std::vector<KafkaSetting>& settings);
+  decltype(&kafka_publish) publish;
+  decltype(&kafka_subscribe) subscribe;
+  decltype(&kafka_consume_group) consume_group;
+};
+
+// The module's file name, and the one function it exports:
+// extern "C" const KafkaModule* edatool_kafka_module().
+inline constexpr std::string_view kKafkaModuleFile = "edatool-kafka.so";
+inline constexpr const char* kKafkaModuleEntry = "edatool_kafka_module";
+
+// Loads the module on first use (later calls return the same answer): from
+// next to the edatool binary (a build tree), else from where `cmake
+// --install` puts it relative to the binary (../lib/edatool/). Errors
+// (kRuntime): no module in either place, one that does not load (dlerror's
+// reason), or one from another edatool version; each names the path.
+Result<const KafkaModule*> kafka_module();
+
+}  // namespace eda
