@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <iterator>
 #include <vector>
 
 #include "cmd/app.h"
@@ -26,6 +27,16 @@ std::string path_name(const std::vector<const CLI::App*>& path) {
   return fmt::format("{}", fmt::join(names, " "));
 }
 
+// "-n", "--count": every name of every flag of `a` itself.
+std::vector<std::string> flag_names(const CLI::App& a) {
+  std::vector<std::string> names;
+  for (const CLI::Option* o : a.get_options()) {
+    for (const std::string& s : o->get_snames()) names.push_back("-" + s);
+    for (const std::string& l : o->get_lnames()) names.push_back("--" + l);
+  }
+  return names;
+}
+
 // An argument that no command took: a mistyped command gets the nearest
 // command, a mistyped flag the nearest flag of the chosen command or of those
 // around it (the global options apply too).
@@ -47,15 +58,19 @@ int unknown_argument(const CLI::App& app, std::string_view arg) {
                 command);
     return kExitUsage;
   }
-  std::vector<std::string> flags;
-  for (const CLI::App* a : path)
-    for (const CLI::Option* o : a->get_options()) {
-      for (const std::string& s : o->get_snames()) flags.push_back("-" + s);
-      for (const std::string& l : o->get_lnames()) flags.push_back("--" + l);
+  std::string_view flag = arg.substr(0, arg.find('='));
+  // A subcommand's own flag given before the subcommand's name
+  // (`edatool --timeout 2s pub t x`): unknown where it stood, right later.
+  for (size_t i = 1; i < path.size(); ++i)
+    if (std::ranges::count(flag_names(*path[i]), flag) > 0) {
+      log_error("'{}' is an option of '{}': give it after '{}'", flag,
+                path_name({path.begin(), path.begin() + i + 1}), path[i]->get_name());
+      return kExitUsage;
     }
+  std::vector<std::string> flags;
+  for (const CLI::App* a : path) std::ranges::copy(flag_names(*a), std::back_inserter(flags));
   std::sort(flags.begin(), flags.end());
   flags.erase(std::unique(flags.begin(), flags.end()), flags.end());
-  std::string_view flag = arg.substr(0, arg.find('='));
   std::string hint = did_you_mean(flag, flags);
   if (hint.empty()) hint = fmt::format("; run '{} --help' for usage", command);
   log_error("unknown option '{}' for '{}'{}", flag, command, hint);

@@ -40,6 +40,12 @@ check_contains "$ERR" "run 'edatool pub --help'" "an unknown flag with no near o
 usage_error "--bogus" "pub unknown flag after the arguments" "$EDATOOL" pub --timeout 1s t x --bogus
 usage_error "--bogus" "sub unknown flag" "$EDATOOL" sub --timeout 1s -n 1 --bogus t
 usage_error "--bogus" "unknown flag before the subcommand" "$EDATOOL" --bogus pub --timeout 1s t x
+usage_error "give it after" "a subcommand's flag before the subcommand" "$EDATOOL" --timeout 1s pub t x
+check_eq "$ERR" "edatool: '--timeout' is an option of 'edatool pub': give it after 'pub'" \
+  "a subcommand's flag too early: the whole message"
+usage_error "give it after" "a nested command's flag before it" "$EDATOOL" topic --json stats
+check_eq "$ERR" "edatool: '--json' is an option of 'edatool topic stats': give it after 'stats'" \
+  "a nested command's flag too early: the whole message"
 
 # Unknown subcommand, with a suggestion.
 usage_error "did you mean 'pub'" "unknown subcommand pubb" "$EDATOOL" pubb t x
