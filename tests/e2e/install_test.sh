@@ -28,8 +28,17 @@ mkdir "$WORK/alone"
 cp "$installed" "$WORK/alone/edatool"
 run "$WORK/alone/edatool" -b kafka://127.0.0.1:1 pub t x
 check_eq "$RC" 1 "kafka:// without the Kafka module exits 1"
-check_contains "$ERR" "edatool: kafka:// needs edatool's Kafka module, found neither $WORK/alone/edatool-kafka.so nor $WORK/alone/../lib/edatool/edatool-kafka.so" \
+check_contains "$ERR" "edatool: kafka:// needs edatool's Kafka module, found neither $WORK/alone/edatool-kafka.so nor $WORK/lib" \
   "the error names both places the module was looked for"
+# Not just any library under the module's name.
+cp "$(ldd "$installed" | awk '/libzmq/ {print $3}')" "$WORK/alone/edatool-kafka.so"
+run "$WORK/alone/edatool" -b kafka://127.0.0.1:1 pub t x
+check_eq "$RC" 1 "another library in the module's place exits 1"
+check_contains "$ERR" "$WORK/alone/edatool-kafka.so is not edatool's Kafka module" \
+  "the error says the file there is not the module"
+# The point of the module: the binary itself does not load librdkafka.
+check_eq "$(readelf -d "$installed" | grep -c 'NEEDED.*librdkafka')" 0 \
+  "the installed binary does not link librdkafka"
 start_broker broker --memory
 run "$WORK/alone/edatool" -b "$BROKER_URL" pub t hello
 check_eq "$RC" 0 "without the Kafka module, pub to edatool's broker works (stderr: $ERR)"

@@ -2,14 +2,14 @@
 
 #include <dlfcn.h>
 #include <fmt/format.h>
-#include <limits.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 
 // Where `cmake --install` puts the module, relative to the binary's
-// directory (CMakeLists.txt: from CMAKE_INSTALL_BINDIR to
-// CMAKE_INSTALL_LIBDIR/edatool).
+// directory (CMakeLists.txt sets it: from the install's bin directory to
+// its lib directory's edatool/).
 #ifndef EDATOOL_KAFKA_MODULE_DIR_FROM_BIN
 #define EDATOOL_KAFKA_MODULE_DIR_FROM_BIN "../lib/edatool"
 #endif
@@ -17,13 +17,16 @@
 namespace eda {
 namespace {
 
-std::string binary_dir() {
-  char path[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-  if (n <= 0) return ".";
-  std::string exe(path, static_cast<size_t>(n));
-  size_t slash = exe.rfind('/');
-  return slash == std::string::npos ? "." : exe.substr(0, slash);
+// The directory of the running binary.
+Result<std::filesystem::path> binary_dir() {
+  std::error_code error;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error)
+    return runtime_error(
+        fmt::format("cannot look for edatool's Kafka module: the binary's own path is unknown "
+                    "(/proc/self/exe: {})",
+                    error.message()));
+  return exe.parent_path();
 }
 
 Result<const KafkaModule*> open_module(const std::string& path) {
@@ -46,16 +49,17 @@ Result<const KafkaModule*> open_module(const std::string& path) {
 }
 
 Result<const KafkaModule*> load_module() {
-  std::string dir = binary_dir();
-  std::string beside = fmt::format("{}/{}", dir, kKafkaModuleFile);
+  auto dir = binary_dir();
+  if (!dir) return dir.error();
+  std::string beside = (*dir / kKafkaModuleFile).string();
   std::string installed =
-      fmt::format("{}/{}/{}", dir, EDATOOL_KAFKA_MODULE_DIR_FROM_BIN, kKafkaModuleFile);
+      (*dir / EDATOOL_KAFKA_MODULE_DIR_FROM_BIN / kKafkaModuleFile).lexically_normal().string();
   for (const std::string& path : {beside, installed})
     if (::access(path.c_str(), F_OK) == 0) return open_module(path);
   return runtime_error(fmt::format(
-      "kafka:// needs edatool's Kafka module, found neither {} nor {}; build edatool with "
-      "librdkafka-dev installed and install it with `cmake --install`",
-      beside, installed));
+      "kafka:// needs edatool's Kafka module, found neither {} nor {}; put the {} built with "
+      "this binary next to it, or install both with `cmake --install`",
+      beside, installed, kKafkaModuleFile));
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 #include "transport/kafka/kafka_module.h"
 
 extern "C" __attribute__((visibility("default"))) const eda::KafkaModule* edatool_kafka_module() {
-  static const eda::KafkaModule module{EDATOOL_VERSION, &eda::check_kafka_settings,
-                                       &eda::kafka_publish, &eda::kafka_subscribe,
-                                       &eda::kafka_consume_group};
+  static const eda::KafkaModule module{
+      EDATOOL_VERSION,     eda::kKafkaModuleAbi,  &eda::check_kafka_settings,
+      &eda::kafka_publish, &eda::kafka_subscribe, &eda::kafka_consume_group};
   return &module;
 }
