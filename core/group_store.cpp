@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/envelope_codec.h"
+#include "core/framed_file.h"
 #include "core/log.h"
 #include "core/record_frame.h"
 

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <msgpack.hpp>
 #include <string>
 #include <string_view>
 
@@ -40,11 +39,5 @@ struct Frame {
 Frame check_frame(std::string_view bytes);
 
 std::string_view frame_status_name(FrameStatus s);
-
-// The msgpack array of `fields` elements that a small file of one framed
-// record holds (a topic's settings, a group's file). The error's message says
-// what is wrong with the bytes ("bad checksum", "expected an array of 3
-// fields"); the caller names the file.
-Result<msgpack::object_handle> unpack_framed_array(std::string_view bytes, uint32_t fields);
 
 }  // namespace eda

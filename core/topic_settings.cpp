@@ -6,6 +6,7 @@
 #include <msgpack.hpp>
 
 #include "core/envelope_codec.h"
+#include "core/framed_file.h"
 #include "core/record_frame.h"
 
 namespace eda {
