@@ -1,7 +1,5 @@
 #include "core/record_frame.h"
 
-#include <fmt/format.h>
-
 #include <cstring>
 
 #include "core/crc32c.h"

@@ -8,8 +8,6 @@
 #include <string>
 #include <string_view>
 
-#include "core/result.h"
-
 namespace eda {
 
 void append_frame(std::string& out, int64_t ts, std::string_view body);

@@ -46,6 +46,13 @@ check_eq "$ERR" "edatool: '--timeout' is an option of 'edatool pub': give it aft
 usage_error "give it after" "a nested command's flag before it" "$EDATOOL" topic --json stats
 check_eq "$ERR" "edatool: '--json' is an option of 'edatool topic stats': give it after 'stats'" \
   "a nested command's flag too early: the whole message"
+usage_error "give it after 'pub'" "a subcommand's --flag=value before it" "$EDATOOL" --timeout=1s pub t x
+usage_error "'-n' is an option of 'edatool sub'" "a short flag before the subcommand" "$EDATOOL" -n 1 sub t
+usage_error "'-n' is an option of 'edatool sub'" "a short flag with its value attached" "$EDATOOL" -n1 sub t
+usage_error "--json" "a flag the chosen command does not have" "$EDATOOL" --json sub t
+check_not_contains "$ERR" "give it after" "no 'give it after' for a flag the command lacks"
+usage_error "unexpected argument '--json' for 'edatool topic stats'" "a flag-like argument after --" \
+  "$EDATOOL" topic stats p -- --json
 
 # Unknown subcommand, with a suggestion.
 usage_error "did you mean 'pub'" "unknown subcommand pubb" "$EDATOOL" pubb t x

@@ -37,6 +37,11 @@ check_contains() {
   if [[ "$1" == *"$2"* ]]; then pass; else fail "$3: [$1] does not contain [$2]"; fi
 }
 
+# check_not_contains HAYSTACK NEEDLE DESCRIPTION
+check_not_contains() {
+  if [[ "$1" != *"$2"* ]]; then pass; else fail "$3: [$1] contains [$2]"; fi
+}
+
 # Runs "$@", storing stdout, stderr and the exit status in OUT, ERR, RC.
 run() {
   set +e
