@@ -341,9 +341,13 @@ Status PublishRun::check_timers() {
   auto now = Clock::now();
   uint64_t waiting = in_batches_ + staged_.size();
   if (config_.timeout && now - start_ >= *config_.timeout)
-    return Error{ErrorKind::kTimeout,
-                 fmt::format("timed out after {} with {} of {} messages not confirmed by {}",
-                             format_duration(*config_.timeout), waiting, numbered_, conn_.url())};
+    return Error{
+        ErrorKind::kTimeout,
+        numbered_ == 0
+            ? fmt::format("timed out after {} waiting for the broker at {}",
+                          format_duration(*config_.timeout), conn_.url())
+            : fmt::format("timed out after {} with {} of {} messages not confirmed by {}",
+                          format_duration(*config_.timeout), waiting, numbered_, conn_.url())};
   if (batches_.empty() && welcomed_) {
     last_heard_ = now;  // nothing owed by the broker; silence is fine
     return ok_status();
@@ -352,6 +356,7 @@ Status PublishRun::check_timers() {
     std::string what = heard_ ? fmt::format("no answer from the broker at {} for {}", conn_.url(),
                                             format_duration(config_.unreachable_after))
                               : conn_.cannot_reach(config_.unreachable_after);
+    if (numbered_ == 0) return runtime_error(what);
     return runtime_error(
         fmt::format("{}; {} of {} messages not confirmed", what, waiting, numbered_));
   }

@@ -106,7 +106,12 @@ nb_pub_t=$!
 nb_sub_t=$!
 "$EDATOOL" sub t --timeout 1s -n 1 >"$WORK/nb-sub-tn.out" 2>"$WORK/nb-sub-tn.err" &
 nb_sub_tn=$!
-BACKGROUND_PIDS+=("$nb_pub" "$nb_sub" "$nb_pub_t" "$nb_sub_t" "$nb_sub_tn")
+# Nothing to publish: the error is about the broker alone, no "0 of 0".
+"$EDATOOL" pub t </dev/null >"$WORK/nb-pub-empty.out" 2>"$WORK/nb-pub-empty.err" &
+nb_pub_empty=$!
+"$EDATOOL" pub --timeout 1s t </dev/null >"$WORK/nb-pub-empty-t.out" 2>"$WORK/nb-pub-empty-t.err" &
+nb_pub_empty_t=$!
+BACKGROUND_PIDS+=("$nb_pub" "$nb_sub" "$nb_pub_t" "$nb_sub_t" "$nb_sub_tn" "$nb_pub_empty" "$nb_pub_empty_t")
 # Queue workers and admin commands give up the same way, with status 1.
 for cmd in "recv q" "recv q -n 1" "tail q" "topic list" "queue list" "subscription list t" \
   "settle q 00000000000000ab complete"; do
@@ -129,9 +134,16 @@ check_unreachable() {
   RC=$WAIT_RC ERR=$err check_error "$rc" "$NO_BROKER" "no broker, $name"
 }
 check_unreachable pub-t "$nb_pub_t" 3 3000
+check_unreachable pub-empty-t "$nb_pub_empty_t" 3 3000
+check_eq "$(cat "$WORK/nb-pub-empty-t.err")" "edatool: timed out after 1s waiting for the broker at $NO_BROKER" \
+  "no broker, pub --timeout with nothing to publish: the whole message"
 check_unreachable sub-t "$nb_sub_t" 3 3000
 check_unreachable sub-tn "$nb_sub_tn" 3 3000
 check_unreachable pub "$nb_pub" 1 7500
+check_contains "$(cat "$WORK/nb-pub.err")" "; 1 of 1 messages not confirmed" "no broker, pub: says how many were not confirmed"
+check_unreachable pub-empty "$nb_pub_empty" 1 7500
+check_eq "$(cat "$WORK/nb-pub-empty.err")" "edatool: cannot reach a broker at $NO_BROKER within 5s" \
+  "no broker, pub with nothing to publish: the whole message"
 check_unreachable sub "$nb_sub" 1 7500
 for name in "${!NB_PIDS[@]}"; do check_unreachable "$name" "${NB_PIDS[$name]}" 1 7500; done
 check_eq "$(cat "$WORK/nb-sub.out" "$WORK/nb-sub-t.out" "$WORK/nb-sub-tn.out")" "" "no broker: sub printed no data"
