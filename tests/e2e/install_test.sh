@@ -36,6 +36,14 @@ run "$WORK/alone/edatool" -b kafka://127.0.0.1:1 pub t x
 check_eq "$RC" 1 "another library in the module's place exits 1"
 check_contains "$ERR" "$WORK/alone/edatool-kafka.so is not edatool's Kafka module" \
   "the error says the file there is not the module"
+# A module of another build (same version, other struct layouts) is refused
+# before anything in it runs.
+: "${EDATOOL_STALE_KAFKA_MODULE:?set EDATOOL_STALE_KAFKA_MODULE (ctest does)}"
+cp "$EDATOOL_STALE_KAFKA_MODULE" "$WORK/alone/edatool-kafka.so"
+run "$WORK/alone/edatool" -b kafka://127.0.0.1:1 pub t x
+check_eq "$RC" 1 "a module of another build exits 1"
+check_contains "$ERR" "$WORK/alone/edatool-kafka.so is from another edatool build" \
+  "the error names the module"
 # The point of the module: the binary itself does not load librdkafka.
 check_eq "$(readelf -d "$installed" | grep -c 'NEEDED.*librdkafka')" 0 \
   "the installed binary does not link librdkafka"

@@ -40,11 +40,15 @@ Result<const KafkaModule*> open_module(const std::string& path) {
     return runtime_error(
         fmt::format("{} is not edatool's Kafka module (no {})", path, kKafkaModuleEntry));
   const KafkaModule* module = entry();
-  if (module->version != EDATOOL_VERSION)
-    return runtime_error(
-        fmt::format("{} is from edatool {}, this is edatool {}; install both from "
-                    "the same build",
-                    path, module->version, EDATOOL_VERSION));
+  if (module->version != EDATOOL_VERSION || module->abi != kKafkaModuleAbi) {
+    std::string versions =
+        module->version == EDATOOL_VERSION
+            ? ""
+            : fmt::format(" (edatool {}, this is {})", module->version, EDATOOL_VERSION);
+    return runtime_error(fmt::format(
+        "{} is from another edatool build{}; install the binary and its module together", path,
+        versions));
+  }
   return module;  // never dlclose'd: librdkafka's threads may outlive a call
 }
 
