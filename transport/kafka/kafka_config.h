@@ -6,7 +6,6 @@
 // side is transport/kafka/kafka_client.h.
 #pragma once
 
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>

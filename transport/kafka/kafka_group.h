@@ -39,6 +39,7 @@ enum class KafkaSettle {
 using KafkaMessageHandler = std::function<Result<KafkaSettle>(const Envelope&)>;
 
 // Checks the config (only earliest/latest for --from: usage error otherwise).
+// Inline: recv checks it before it loads the Kafka module.
 inline Status check_kafka_group_config(const KafkaGroupConfig& config) {
   if (config.from.kind != Position::Kind::kEarliest && config.from.kind != Position::Kind::kLatest)
     return invalid_argument(
