@@ -108,11 +108,14 @@ std::string files(const char* text) {
   return out;
 }
 
-// For edatool(1): where `cmake --install` puts the completions, and the data.
+// For edatool(1): where `cmake --install` puts the Kafka module and the
+// completions, and the data.
 constexpr const char* kMainPageFiles =
+    "PREFIX/lib/edatool/edatool-kafka.so\tThe Kafka backend, loaded only for kafka:// broker "
+    "URLs; looked for next to the binary first. PREFIX is the cmake --install prefix, "
+    "/usr/local by default (with PREFIX /usr on Debian, lib is lib/x86_64-linux-gnu).\n"
     "PREFIX/share/bash-completion/completions/edatool\tThe bash completion, loaded on demand by "
-    "the bash-completion package. PREFIX is the cmake --install prefix, /usr/local by "
-    "default.\n"
+    "the bash-completion package.\n"
     "PREFIX/share/zsh/site-functions/_edatool\tThe zsh completion, found through $fpath once "
     "compinit ran.\n"
     "PREFIX/share/fish/vendor_completions.d/edatool.fish\tThe fish completion, found when "
